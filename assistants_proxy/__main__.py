@@ -1,0 +1,5 @@
+import sys
+
+from assistants_proxy.cli import main
+
+sys.exit(main())

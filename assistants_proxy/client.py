@@ -1,0 +1,255 @@
+"""An async client for Assistants API v2 servers, over an injected `httpx.AsyncClient`.
+
+Streaming calls return an `EventStream`, used as `async with client.stream_run(...) as events:
+async for event in events: ...`; leaving the block always closes the response.
+
+Timeouts are explicit: a slow model may think for minutes before its first token, so the read
+timeout (the longest silence allowed between two chunks) is `stall_timeout`, 120 s by
+default, not httpx's 5 s. Connection errors, 429 and 5xx are retried with backoff that honours
+`Retry-After`, but only before the stream has started, that is until the upstream answers
+2xx: once it has, a retry would start a second run, and once an event has been received it
+would replay text the caller has already relayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from assistants_proxy.errors import (
+    HTTPStatusError,
+    ProtocolError,
+    StallError,
+    TransportError,
+)
+from assistants_proxy.events import StreamEvent, parse_event
+from assistants_proxy.sse import aiter_sse
+
+DEFAULT_STALL_TIMEOUT = 120.0
+MAX_RETRY_AFTER = 30.0
+
+
+def default_timeout(stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> httpx.Timeout:
+    return httpx.Timeout(connect=10.0, read=stall_timeout, write=30.0, pool=10.0)
+
+
+class AssistantsClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.timeout = default_timeout(stall_timeout)
+        self._sleep = sleep
+        self.headers = {"OpenAI-Beta": "assistants=v2", "Content-Type": "application/json"}
+        if api_key:
+            self.headers["Authorization"] = f"Bearer {api_key}"
+
+    # -- plain JSON endpoints --------------------------------------------------------------
+
+    async def create_assistant(self, **body: Any) -> dict[str, Any]:
+        return await self._json("POST", "/assistants", body)
+
+    async def retrieve_assistant(self, assistant_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/assistants/{assistant_id}")
+
+    async def create_thread(self, **body: Any) -> dict[str, Any]:
+        return await self._json("POST", "/threads", body)
+
+    async def retrieve_thread(self, thread_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}")
+
+    async def delete_thread(self, thread_id: str) -> dict[str, Any]:
+        return await self._json("DELETE", f"/threads/{thread_id}")
+
+    async def create_message(self, thread_id: str, **body: Any) -> dict[str, Any]:
+        return await self._json("POST", f"/threads/{thread_id}/messages", body)
+
+    async def list_messages(self, thread_id: str, **params: Any) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}/messages", params=params)
+
+    async def retrieve_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}/runs/{run_id}")
+
+    async def cancel_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return await self._json("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", {})
+
+    # -- streaming endpoints ---------------------------------------------------------------
+
+    def stream_run(self, thread_id: str, **body: Any) -> EventStream:
+        return self._stream(f"/threads/{thread_id}/runs", body)
+
+    def stream_thread_and_run(self, **body: Any) -> EventStream:
+        return self._stream("/threads/runs", body)
+
+    def stream_submit_tool_outputs(
+        self, thread_id: str, run_id: str, tool_outputs: list[dict[str, Any]], **body: Any
+    ) -> EventStream:
+        body["tool_outputs"] = tool_outputs
+        return self._stream(f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", body)
+
+    def _stream(self, path: str, body: dict[str, Any]) -> EventStream:
+        return EventStream(self, "POST", path, {**body, "stream": True})
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        async def send() -> httpx.Response:
+            return await self.http.request(
+                method,
+                self.base_url + path,
+                json=body,
+                params=params,
+                headers=self.headers,
+                timeout=self.timeout,
+            )
+
+        response = await self.with_retries(send)
+        data = _json_body(response)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"{method} {path}: expected a JSON object")
+        return data
+
+    async def with_retries(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        """Send until a 2xx answer, retrying what is worth it; raise the last error."""
+        attempt = 0
+        while True:
+            try:
+                response = await _send_checked(send)
+                return response
+            except (TransportError, HTTPStatusError) as exc:
+                if not exc.retryable or attempt >= self.max_retries:
+                    raise
+                await self._sleep(self._delay(exc, attempt))
+                attempt += 1
+
+    def _delay(self, exc: Exception, attempt: int) -> float:
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, MAX_RETRY_AFTER)
+        # Full jitter, so that many runs failing together do not retry together.
+        return random.uniform(0, self.backoff * 2**attempt)  # noqa: S311
+
+
+class EventStream:
+    """An async context manager over one streaming request, yielding typed events."""
+
+    def __init__(self, client: AssistantsClient, method: str, path: str, body: dict[str, Any]):
+        self._client = client
+        self._request = (method, client.base_url + path, body)
+        self._response: httpx.Response | None = None
+        self.events_received = 0
+
+    async def __aenter__(self) -> EventStream:
+        method, url, body = self._request
+        client = self._client
+
+        async def send() -> httpx.Response:
+            headers = {**client.headers, "Accept": "text/event-stream"}
+            request = client.http.build_request(
+                method, url, json=body, headers=headers, timeout=client.timeout
+            )
+            response = await client.http.send(request, stream=True)
+            if response.is_error:
+                await response.aread()
+                await response.aclose()
+            return response
+
+        self._response = await client.with_retries(send)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._response is not None:
+            await self._response.aclose()
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        if self._response is None:
+            raise RuntimeError("use `async with` before iterating an EventStream")
+        try:
+            async for sse in aiter_sse(self._response):
+                event = parse_event(sse.event, sse.data)
+                self.events_received += 1
+                yield event
+                if event.name == "done":
+                    return
+        except httpx.ReadTimeout:
+            raise StallError("the upstream stream went silent") from None
+        except httpx.TransportError as exc:
+            raise TransportError(f"the upstream stream broke: {exc!r}") from None
+
+
+async def _send_checked(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    try:
+        response = await send()
+    except httpx.ReadTimeout:
+        # Connected and sent, then no answer within `stall_timeout`.
+        raise StallError("the upstream went silent before answering") from None
+    except httpx.TimeoutException as exc:
+        raise TransportError(f"upstream timed out: {exc!r}") from None
+    except httpx.TransportError as exc:
+        raise TransportError(f"upstream unreachable: {exc!r}") from None
+    if response.is_error:
+        raise HTTPStatusError(
+            response.status_code,
+            _json_body(response, strict=False),
+            retry_after=_retry_after(response),
+        )
+    return response
+
+
+def _json_body(response: httpx.Response, *, strict: bool = True) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        if strict:
+            raise ProtocolError(f"expected JSON, got {response.text[:200]!r}") from None
+        return response.text
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:  # the other form RFC 9110 allows: an HTTP date
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff rather than fail the request
+    return max(0.0, parsed.timestamp() - time.time())

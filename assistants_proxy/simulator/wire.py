@@ -1,0 +1,240 @@
+"""Builders for Assistants API v2 objects and SSE frames, field for field as in the seed.
+
+Objects are plain dicts in the seed's key order (the seed's first ``thread.run.created``
+has stray spaces in its keys and ``"gpt-4 o"``; those are capture defects, and the clean
+form of the later events is what is built here). Timestamps are epoch seconds.
+"""
+
+import json
+import time
+from typing import Any
+
+from .ids import new_id
+
+JsonObject = dict[str, Any]
+
+RUN_EXPIRY_SECONDS = 600  # runs expire 10 minutes after creation, as in every capture
+DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def frame(event: str, data: JsonObject) -> bytes:
+    """One SSE event: ``event:`` line, one ``data:`` line of compact JSON, blank line."""
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {event}\ndata: {payload}\n\n".encode()
+
+
+def tool_resources() -> JsonObject:
+    return {"code_interpreter": {"file_ids": []}}
+
+
+def thread(*, metadata: JsonObject) -> JsonObject:
+    return {
+        "id": new_id("thread"),
+        "object": "thread",
+        "created_at": now(),
+        "metadata": metadata,
+        "tool_resources": tool_resources(),
+    }
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> JsonObject:
+    total = prompt_tokens + completion_tokens
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": total,
+    }
+
+
+def text_content(value: str) -> list[JsonObject]:
+    return [{"type": "text", "text": {"value": value, "annotations": []}}]
+
+
+def message(
+    *, thread_id: str, role: str, text: str, run_id: str | None, assistant_id: str | None
+) -> JsonObject:
+    """A user message is born completed; an assistant message starts empty, in progress."""
+    created = now()
+    user = role == "user"
+    return {
+        "id": new_id("msg"),
+        "object": "thread.message",
+        "created_at": created,
+        "assistant_id": assistant_id,
+        "thread_id": thread_id,
+        "run_id": run_id,
+        "status": "completed" if user else "in_progress",
+        "incomplete_details": None,
+        "incomplete_at": None,
+        "completed_at": created if user else None,
+        "role": role,
+        "content": text_content(text) if user else [],
+        "attachments": [],
+        "metadata": {},
+    }
+
+
+def text_delta(message_id: str, value: str, *, first: bool) -> JsonObject:
+    """Only the first delta of a text block carries ``annotations``, as in the captures."""
+    text: JsonObject = {"value": value, "annotations": []} if first else {"value": value}
+    return {
+        "id": message_id,
+        "object": "thread.message.delta",
+        "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
+    }
+
+
+def run(*, thread_id: str, assistant: JsonObject, params: JsonObject) -> JsonObject:
+    """A queued run; `params` are the request's run parameters overriding the assistant's."""
+    created = now()
+    pick = _picker(params, assistant)
+    return {
+        "id": new_id("run"),
+        "object": "thread.run",
+        "created_at": created,
+        "assistant_id": assistant["id"],
+        "thread_id": thread_id,
+        "status": "queued",
+        "started_at": None,
+        "expires_at": created + RUN_EXPIRY_SECONDS,
+        "cancelled_at": None,
+        "failed_at": None,
+        "completed_at": None,
+        "required_action": None,
+        "last_error": None,
+        "model": pick("model"),
+        "instructions": _instructions(params, assistant),
+        "tools": pick("tools"),
+        "tool_resources": tool_resources(),
+        "metadata": params.get("metadata") or {},
+        "temperature": pick("temperature"),
+        "top_p": pick("top_p"),
+        "max_completion_tokens": params.get("max_completion_tokens"),
+        "max_prompt_tokens": params.get("max_prompt_tokens"),
+        "truncation_strategy": params.get("truncation_strategy")
+        or {"type": "auto", "last_messages": None},
+        "incomplete_details": None,
+        "usage": None,
+        "response_format": pick("response_format"),
+        "tool_choice": params.get("tool_choice") or "auto",
+        "parallel_tool_calls": params.get("parallel_tool_calls", True),
+    }
+
+
+def _picker(params: JsonObject, assistant: JsonObject) -> Any:
+    def pick(key: str) -> Any:
+        value = params.get(key)
+        return assistant.get(key) if value is None else value
+
+    return pick
+
+
+def _instructions(params: JsonObject, assistant: JsonObject) -> str | None:
+    base = params.get("instructions") or assistant.get("instructions")
+    extra = params.get("additional_instructions")
+    return f"{base}\n{extra}" if base and extra else (base or extra)
+
+
+def step(*, run: JsonObject, details: JsonObject) -> JsonObject:
+    return {
+        "id": new_id("step"),
+        "object": "thread.run.step",
+        "created_at": now(),
+        "run_id": run["id"],
+        "assistant_id": run["assistant_id"],
+        "thread_id": run["thread_id"],
+        "type": details["type"],
+        "status": "in_progress",
+        "cancelled_at": None,
+        "completed_at": None,
+        "expires_at": run["expires_at"],
+        "failed_at": None,
+        "last_error": None,
+        "step_details": details,
+        "usage": None,
+    }
+
+
+def message_creation(message_id: str) -> JsonObject:
+    return {"type": "message_creation", "message_creation": {"message_id": message_id}}
+
+
+def tool_calls(calls: list[JsonObject]) -> JsonObject:
+    return {"type": "tool_calls", "tool_calls": calls}
+
+
+def step_delta(step_id: str, call: JsonObject) -> JsonObject:
+    """A ``thread.run.step.delta`` carrying one tool-call fragment."""
+    return {
+        "id": step_id,
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": tool_calls([call])},
+    }
+
+
+def function_call(call_id: str, name: str, arguments: str, output: str | None) -> JsonObject:
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": arguments, "output": output},
+    }
+
+
+def code_call(call_id: str, code: str, logs: str | None) -> JsonObject:
+    outputs = [] if logs is None else [{"type": "logs", "logs": logs}]
+    return {
+        "id": call_id,
+        "type": "code_interpreter",
+        "code_interpreter": {"input": code, "outputs": outputs},
+    }
+
+
+def required_action(call_id: str, name: str, arguments: str) -> JsonObject:
+    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+    return {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": [call]}}
+
+
+def error(message: str, *, type: str, code: str | None, param: str | None = None) -> JsonObject:
+    """The body of an HTTP error, in OpenAI's envelope."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def error_event(message: str, code: str = "server_error") -> JsonObject:
+    """The ``data`` of an ``event: error`` frame: the bare Error schema, no envelope."""
+    return {"code": code, "message": message, "param": None, "type": code}
+
+
+def page(items: list[JsonObject], *, has_more: bool) -> JsonObject:
+    return {
+        "object": "list",
+        "data": items,
+        "first_id": items[0]["id"] if items else None,
+        "last_id": items[-1]["id"] if items else None,
+        "has_more": has_more,
+    }
+
+
+def deleted(object_id: str, kind: str) -> JsonObject:
+    return {"id": object_id, "object": f"{kind}.deleted", "deleted": True}
+
+
+def assistant(*, assistant_id: str | None = None, params: JsonObject) -> JsonObject:
+    return {
+        "id": assistant_id or new_id("asst"),
+        "object": "assistant",
+        "created_at": now(),
+        "name": params.get("name"),
+        "description": params.get("description"),
+        "model": params.get("model") or "gpt-4o",
+        "instructions": params.get("instructions"),
+        "tools": params.get("tools") or [],
+        "tool_resources": tool_resources(),
+        "metadata": params.get("metadata") or {},
+        "temperature": params.get("temperature", 1.0),
+        "top_p": params.get("top_p", 1.0),
+        "response_format": params.get("response_format") or "auto",
+    }

@@ -1,0 +1,73 @@
+"""The one interface every upstream implements, whatever protocol it speaks.
+
+The run engine talks Assistants v2 events to browsers; an upstream turns one model turn
+into those events. `start_run` and `submit_tool_outputs` return a `RunStream`: an async
+context manager (opening it sends the request, with retries before the first event) that
+iterates `StreamEvent`s and ends with `done`, either at a terminal run event or at
+`thread.run.requires_action`, after which `submit_tool_outputs` continues the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+from assistants_proxy.events import StreamEvent
+
+Message = dict[str, Any]
+
+
+@dataclass
+class RunRequest:
+    """One turn of a conversation. `messages` is the history, oldest first, as
+    ``{"role": "user" | "assistant", "content": str}``; the last one is the new user
+    message. Stateful upstreams (Assistants with a `thread_id`, Responses with a
+    `previous_response_id`) already hold the history and are sent only that last one."""
+
+    model: str
+    messages: list[Message]
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)  # Assistants v2 tool objects
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    thread_id: str | None = None  # Assistants: upstream thread (None: a new one); others: ours
+    assistant_id: str | None = None  # Assistants only
+    previous_response_id: str | None = None  # Responses only
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def function_tools(self) -> list[dict[str, Any]]:
+        """The tools a stateless protocol can offer: functions only (no hosted tools)."""
+        return [tool for tool in self.tools if tool.get("type") == "function"]
+
+
+class RunStream(Protocol):
+    """`async with stream as events: async for event in events: ...`"""
+
+    async def __aenter__(self) -> AsyncIterable[StreamEvent]: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class Upstream(Protocol):
+    protocol: str  # "assistants", "chat_completions" or "responses"
+
+    def start_run(self, request: RunRequest) -> RunStream: ...
+
+    def submit_tool_outputs(
+        self, *, thread_id: str, run_id: str, tool_outputs: list[dict[str, Any]]
+    ) -> RunStream: ...
+
+    async def cancel_run(self, *, thread_id: str, run_id: str) -> None: ...
+
+    async def final_state(
+        self, *, thread_id: str, run_id: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...

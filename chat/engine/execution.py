@@ -1,0 +1,370 @@
+"""One run, executed against its upstream: open the stream, relay every event, persist state.
+
+The loop per event is the hot path: feed the accumulator, note ids and the first token, append
+the frame to the run's log and hand it to the sockets. Database writes are queued to the run's
+`Writer` and never awaited here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from assistants_proxy.accumulator import RunAccumulator, message_text
+from assistants_proxy.errors import (
+    AssistantsError,
+    MalformedEventError,
+    ProtocolError,
+    StallError,
+    TransportError,
+)
+from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent, make_event
+from assistants_proxy.upstreams import RunStream, Upstream
+from assistants_proxy.usage import estimate_usage, normalise_usage
+from chat.engine import reconcile, store
+from chat.engine.http import upstream_client
+from chat.engine.runlog import Hub, RunLog
+from chat.engine.upstream import run_request, upstream_for
+from chat.engine.writer import Writer
+from chat.tools import call_tools
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+logger = logging.getLogger(__name__)
+
+# How long to wait for an upstream to finish a run whose stream dropped.
+RECONCILE_WAIT_SECONDS = 30.0
+_STREAM_ENDED_EARLY = {
+    "code": "stream_ended",
+    "message": "the upstream stream ended before the run did",
+}
+_TOO_MANY_TOOL_ROUNDS = {
+    "code": "too_many_tool_rounds",
+    "message": "the assistant kept calling tools without answering",
+}
+_INTERRUPTED = {
+    "code": "interrupted",
+    "message": "the server stopped while this run was streaming",
+}
+_RUN_STATUS_BY_EVENT = {name: name.rsplit(".", 1)[1] for name in TERMINAL_RUN_EVENTS}
+
+
+class RunExecution:
+    def __init__(self, *, ctx: store.RunContext, hub: Hub, log: RunLog) -> None:
+        self.ctx = ctx
+        self.hub = hub
+        self.log = log
+        self.acc = RunAccumulator()
+        self.writer = Writer(f"run-{ctx.run_id}-writer")
+        self.upstream_thread_id = ctx.upstream_thread_id
+        self.upstream_run_id = ""
+        self.upstream: Upstream | None = None
+        self.cancel_requested = False
+        self.first_token_at: dt.datetime | None = None
+        self._message_pks: dict[str, int] = {}
+        self._last_checkpoint = time.monotonic()
+        self._final_status: str | None = None
+        self._last_error: dict[str, Any] | None = None
+        self._synthesise_end = False
+        self._end_event: StreamEvent | None = None
+        self.finishing = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        try:
+            await self._publish_user_message()
+            async with upstream_client() as http:
+                self.upstream = upstream_for(self.ctx, http)
+                request = await run_request(self.ctx, self.upstream, self.writer)
+                try:
+                    await self._relay(self.upstream.start_run(request))
+                except TransportError as exc:
+                    if isinstance(exc, StallError) or not await self._reconcile():
+                        raise
+        except asyncio.CancelledError:
+            if self.cancel_requested:
+                self._end_locally("cancelled", None)
+            else:
+                self._end_locally("failed", _INTERRUPTED)
+        except AssistantsError as exc:
+            self._end_locally("failed", _error_for(exc))
+        except Exception as exc:  # the engine must never die silently with a run half-done
+            logger.exception("run %s crashed", self.ctx.run_id)
+            self._end_locally("failed", _error("internal_error", f"internal error: {exc!r}"))
+        finally:
+            await self._finish()
+
+    # -- the relay -----------------------------------------------------------------------
+
+    async def _relay(self, stream: RunStream | None) -> None:
+        rounds = 0
+        while stream is not None:
+            await self._relay_stream(stream)
+            stream = await self._tool_round(rounds)
+            rounds += 1
+        # A stream that ends without the run ending was cut, cleanly or not.
+        if self._final_status is None and not await self._reconcile():
+            self._end_locally("failed", _STREAM_ENDED_EARLY)
+
+    async def _relay_stream(self, stream: RunStream) -> None:
+        async with stream as events:
+            async for event in events:
+                if event.name == "done":
+                    break
+                await self._apply(event)
+                if self._final_status is not None:
+                    break
+
+    async def _tool_round(self, rounds: int) -> RunStream | None:
+        """After `requires_action`, run the functions and continue the run with their outputs.
+
+        The HTTP stream ended at `requires_action`; the run goes on in the stream that
+        `submit_tool_outputs` returns, relayed under the same log, so the browser sees one
+        continuous run.
+        """
+        run = self.acc.run or {}
+        if self._final_status is not None or run.get("status") != "requires_action":
+            return None
+        if rounds >= settings.MAX_TOOL_ROUNDS or self.upstream is None:
+            self._end_locally("failed", _TOO_MANY_TOOL_ROUNDS)
+            return None
+        action = (run.get("required_action") or {}).get("submit_tool_outputs") or {}
+        outputs = await call_tools(
+            action.get("tool_calls") or [], time_limit=settings.TOOL_TIMEOUT_SECONDS
+        )
+        return self.upstream.submit_tool_outputs(
+            thread_id=run.get("thread_id") or self.upstream_thread_id,
+            run_id=run.get("id") or self.upstream_run_id,
+            tool_outputs=outputs,
+        )
+
+    def _observe(self, event: StreamEvent) -> None:
+        name = event.name
+        if name == "thread.message.delta":
+            self._on_delta(event.data)
+        elif name == "thread.run.created":
+            self._on_run_created(event.data)
+        elif name == "thread.message.created" and event.data.get("role") != "user":
+            self._on_message_created(event.data)
+        elif name in _RUN_STATUS_BY_EVENT:
+            self._final_status = _RUN_STATUS_BY_EVENT[name]
+            self._last_error = event.data.get("last_error")
+        elif name == "error":
+            # The stream may say nothing more: the browser is told the run failed.
+            self._end_locally("failed", _error_from_event(event.data))
+
+    def _on_delta(self, data: dict[str, Any]) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = timezone.now()
+        now = time.monotonic()
+        if now - self._last_checkpoint >= settings.RUN_CHECKPOINT_SECONDS:
+            self._last_checkpoint = now
+            self._checkpoint(data.get("id", ""))
+
+    def _checkpoint(self, upstream_id: str) -> None:
+        message = self.acc.message(upstream_id)
+        if message is None:
+            return
+        text = message_text(message)
+
+        def write() -> None:
+            pk = self._message_pks.get(upstream_id)
+            if pk is not None:
+                store.message_checkpoint(message_id=pk, content=text)
+
+        self.writer.put(write, coalesce_key=f"checkpoint:{upstream_id}")
+
+    def _on_run_created(self, data: dict[str, Any]) -> None:
+        self.upstream_run_id = data.get("id", "")
+        self.upstream_thread_id = data.get("thread_id") or self.upstream_thread_id
+        args = dict(
+            run_id=self.ctx.run_id,
+            thread_id=self.ctx.thread_id,
+            model=data.get("model") or "",
+            upstream_thread_id=self.upstream_thread_id,
+            upstream_run_id=self.upstream_run_id,
+            # Only an Assistants server's thread is worth keeping: the stateless adapters
+            # name the thread after ours.
+            thread_is_new=self.ctx.assistant.protocol == "assistants"
+            and self.upstream_thread_id != self.ctx.upstream_thread_id,
+        )
+        self.writer.put(lambda: store.run_mark_started(**args))
+
+    def _on_message_created(self, data: dict[str, Any]) -> None:
+        upstream_id = data.get("id", "")
+
+        def write() -> None:
+            self._message_pks[upstream_id] = store.assistant_message_open(
+                run_id=self.ctx.run_id,
+                thread_id=self.ctx.thread_id,
+                upstream_message_id=upstream_id,
+            )
+
+        self.writer.put(write)
+
+    async def _reconcile(self) -> bool:
+        """The connection dropped mid-stream: take the final state from the upstream."""
+        if self.upstream is None or not self.upstream_run_id:
+            return False
+        state = await reconcile.final_state(
+            self.upstream,
+            self.upstream_thread_id,
+            self.upstream_run_id,
+            wait=RECONCILE_WAIT_SECONDS,
+        )
+        if state is None:
+            return False
+        run, messages = state
+        for message in messages:
+            if message.get("id") not in self._message_pks:
+                await self._apply(make_event("thread.message.created", message))
+            await self._apply(make_event(f"thread.message.{_final(message)}", message))
+        await self._apply(make_event(f"thread.run.{run['status']}", run))
+        return True
+
+    async def _apply(self, event: StreamEvent) -> None:
+        self.acc.feed(event)
+        self._observe(event)
+        if event.name in TERMINAL_RUN_EVENTS:
+            self._end_event = event  # announced by `_finish`, once it is persisted
+        else:
+            await self.hub.publish(self.log, event.name, event.data)
+
+    # -- the end -------------------------------------------------------------------------
+
+    def _end_locally(self, status: str, last_error: dict[str, Any] | None) -> None:
+        """The run ended here, not upstream: note why; `_finish` tells the browsers."""
+        if self._final_status is None:
+            self._final_status = status
+            self._last_error = last_error
+            self._synthesise_end = True
+
+    async def _finish(self) -> None:
+        self.finishing = True
+        status = self._final_status or "failed"
+        outcome = self._outcome(status)
+        # `_message_pks` is read when the write runs: the writes that fill it are queued
+        # ahead of this one, and may not have run yet.
+        self.writer.put(
+            lambda: store.run_finish(
+                run_id=self.ctx.run_id, outcome=outcome, message_pks=self._message_pks
+            )
+        )
+        await self.writer.close()
+        # The end is announced after the final state is committed, so a browser that sends
+        # its next message on seeing it never meets the run still active (a 409).
+        if self._end_event is not None and not self._synthesise_end:
+            await self.hub.publish(self.log, self._end_event.name, self._end_event.data)
+        else:
+            await self._publish_end(status, outcome)
+        self.hub.close_log(self.log)
+
+    def _outcome(self, status: str) -> store.RunOutcome:
+        texts = {m.get("id", ""): m for m in self.acc.messages if m.get("role") != "user"}
+        fallback = "completed" if status == "completed" else "incomplete"
+        messages = {
+            upstream_id: (message_text(m), _message_status(m, fallback), _annotations(m))
+            for upstream_id, m in texts.items()
+        }
+        usage = normalise_usage(self.acc.usage)
+        estimated = usage is None
+        if usage is None:
+            completion = "".join(message_text(m) for m in texts.values())
+            usage = estimate_usage(prompt_text=self.ctx.user_text, completion_text=completion)
+        return store.RunOutcome(
+            conversation_handle=self._conversation_handle(status),
+            status=status,
+            messages=messages,
+            usage=usage,
+            usage_estimated=estimated,
+            last_error=self._last_error,
+            steps=self.acc.steps,
+            first_token_at=self.first_token_at,
+            model=(self.acc.run or {}).get("model") or "",
+        )
+
+    def _conversation_handle(self, status: str) -> str | None:
+        """A Responses server keeps the conversation under its last response's id."""
+        if self.ctx.assistant.protocol != "responses" or status != "completed":
+            return None
+        metadata = (self.acc.run or {}).get("metadata") or {}
+        return metadata.get("response_id") or None
+
+    async def _publish_end(self, status: str, outcome: store.RunOutcome) -> None:
+        run = dict(self.acc.run or {"object": "thread.run"})
+        run.update(
+            id=self.upstream_run_id or run.get("id"),
+            status=status,
+            last_error=outcome.last_error,
+            usage=outcome.usage,
+        )
+        await self.hub.publish(self.log, f"thread.run.{status}", run)
+
+    async def _publish_user_message(self) -> None:
+        ctx = self.ctx
+        data = {
+            "id": f"msg_local_{ctx.user_message_id}",
+            "object": "thread.message",
+            "created_at": int(ctx.user_created_at.timestamp()),
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "text", "text": {"value": ctx.user_text, "annotations": []}}],
+            "metadata": {"message_id": ctx.user_message_id},
+        }
+        await self.hub.publish(self.log, "thread.message.created", data)
+
+    # -- cancel --------------------------------------------------------------------------
+
+    async def cancel_upstream(self) -> None:
+        self.cancel_requested = True
+        if self.upstream is None or not self.upstream_run_id:
+            raise LookupError("the upstream run is not known yet")
+        await self.upstream.cancel_run(
+            thread_id=self.upstream_thread_id, run_id=self.upstream_run_id
+        )
+
+
+def _final(message: dict[str, Any]) -> str:
+    return "completed" if message.get("status") == "completed" else "incomplete"
+
+
+def _message_status(message: dict[str, Any], default: str) -> str:
+    status = message.get("status")
+    return status if status in ("completed", "incomplete") else default
+
+
+def _annotations(message: dict[str, Any]) -> list[Any]:
+    found: list[Any] = []
+    for block in message.get("content") or []:
+        found.extend((block.get("text") or {}).get("annotations") or [])
+    return found
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message}
+
+
+def _error_for(exc: AssistantsError) -> dict[str, Any]:
+    if isinstance(exc, StallError):
+        return _error("upstream_stalled", str(exc))
+    if isinstance(exc, MalformedEventError | ProtocolError):
+        return _error("protocol_error", f"the upstream sent a malformed stream: {exc}")
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        return _error(f"upstream_http_{status}", str(exc))
+    return _error("upstream_unreachable", str(exc))
+
+
+def _error_from_event(data: dict[str, Any]) -> dict[str, Any]:
+    inner = data.get("error") if isinstance(data.get("error"), dict) else data
+    return _error(
+        str(inner.get("code") or "upstream_error"),
+        str(inner.get("message") or "the upstream reported an error"),
+    )

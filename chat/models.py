@@ -1,0 +1,267 @@
+"""Threads, messages and runs are ours; an upstream only ever sees copies of them.
+
+Models hold data and single-row invariants. Rules that span rows live in the database as
+constraints (one default assistant, one active run per thread) so that two concurrent
+requests cannot both win, and in `chat.services` for everything else.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+def default_response_format() -> str | dict[str, Any]:
+    return "auto"
+
+
+def default_truncation_strategy() -> dict[str, Any]:
+    return {"type": "auto", "last_messages": None}
+
+
+class Protocol(models.TextChoices):
+    ASSISTANTS = "assistants", "Assistants API v2"
+    CHAT_COMPLETIONS = "chat_completions", "Chat Completions"
+    RESPONSES = "responses", "Responses API"
+
+
+class Assistant(models.Model):
+    name = models.CharField(max_length=200)
+    protocol = models.CharField(max_length=32, choices=Protocol, default=Protocol.ASSISTANTS)
+    base_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Upstream base URL, e.g. http://localhost:11434/v1. "
+        "Blank means the built-in simulator (the SIMULATOR_URL setting).",
+    )
+    api_key_env = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The NAME of an environment variable holding the API key, e.g. "
+        "OPENAI_API_KEY; never the key itself. Blank means no key is sent.",
+    )
+    upstream_assistant_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="This assistant's id at an Assistants upstream; created on first use.",
+    )
+    model = models.CharField(max_length=200, default="gpt-4o")
+    instructions = models.TextField(blank=True)
+    tools = models.JSONField(
+        default=list, blank=True, help_text="A list of Assistants v2 tool objects."
+    )
+    temperature = models.FloatField(null=True, blank=True)
+    top_p = models.FloatField(null=True, blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    response_format = models.JSONField(default=default_response_format, blank=True)
+    truncation_strategy = models.JSONField(default=default_truncation_strategy, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            # A partial unique index: any number of False rows, at most one True row.
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_assistant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.tools, list) or not all(
+            isinstance(tool, dict) and "type" in tool for tool in self.tools
+        ):
+            raise ValidationError({"tools": "A list of objects, each with a 'type'."})
+
+    def resolved_base_url(self) -> str:
+        # Resolved at run time, not stored, so that the default row follows SIMULATOR_URL
+        # (which depends on PORT) wherever the database is moved.
+        return (self.base_url or settings.SIMULATOR_URL).rstrip("/")
+
+    def api_key(self) -> str | None:
+        if not self.api_key_env:
+            return None
+        return os.environ.get(self.api_key_env) or None
+
+
+class Thread(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="threads"
+    )
+    assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="threads")
+    title = models.CharField(max_length=200, blank=True)
+    upstream_thread_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="thread_owner_recent")]
+
+    def __str__(self) -> str:
+        return self.title or f"Thread {self.pk}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    REQUIRES_ACTION = "requires_action"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"
+    EXPIRED = "expired"
+
+
+ACTIVE_RUN_STATUSES: tuple[str, ...] = (
+    RunStatus.QUEUED.value,
+    RunStatus.IN_PROGRESS.value,
+    RunStatus.REQUIRES_ACTION.value,
+    RunStatus.CANCELLING.value,
+)
+TERMINAL_RUN_STATUSES: tuple[str, ...] = tuple(
+    status.value for status in RunStatus if status.value not in ACTIVE_RUN_STATUSES
+)
+
+
+class Run(models.Model):
+    Status = RunStatus
+    ACTIVE_STATUSES = ACTIVE_RUN_STATUSES
+    TERMINAL_STATUSES = TERMINAL_RUN_STATUSES
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="runs")
+    assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="runs")
+    upstream_run_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=32, choices=RunStatus, default=RunStatus.QUEUED)
+    model = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_token_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.JSONField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    # None, not 0, when the upstream did not say: "no cache hit" and "unknown" differ.
+    cached_tokens = models.PositiveIntegerField(null=True, blank=True)
+    reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
+    usage_estimated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["created_at"], name="run_created")]
+        constraints = [
+            # The real guard behind the API's 409: two tabs sending at once both pass the
+            # service's "is a run active?" check, but only one INSERT gets past this index.
+            models.UniqueConstraint(
+                fields=["thread"],
+                condition=Q(status__in=ACTIVE_RUN_STATUSES),
+                name="one_active_run_per_thread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES
+
+    @property
+    def time_to_first_token(self) -> timedelta | None:
+        # Measured from creation: what the user waited after pressing send, queueing included.
+        if self.first_token_at is None:
+            return None
+        return self.first_token_at - self.created_at
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.completed_at is None:
+            return None
+        return self.completed_at - self.created_at
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        # Generation speed: output tokens over the time spent streaming them.
+        if self.first_token_at is None or self.completed_at is None:
+            return None
+        seconds = (self.completed_at - self.first_token_at).total_seconds()
+        if seconds <= 0 or not self.completion_tokens:
+            return None
+        return self.completion_tokens / seconds
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        INCOMPLETE = "incomplete"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    role = models.CharField(max_length=16, choices=Role)
+    content = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.IN_PROGRESS)
+    upstream_message_id = models.CharField(max_length=200, blank=True)
+    annotations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:40]}"
+
+
+class RunStep(models.Model):
+    class Type(models.TextChoices):
+        MESSAGE_CREATION = "message_creation"
+        TOOL_CALLS = "tool_calls"
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    upstream_step_id = models.CharField(max_length=200, blank=True)
+    type = models.CharField(max_length=32, choices=Type)
+    status = models.CharField(max_length=16, choices=Status, default=Status.IN_PROGRESS)
+    step_details = models.JSONField(default=dict, blank=True)
+    usage = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.status})"
+
+
+class UserUsage(User):
+    """A read-only admin view of token usage per user (see `chat.admin`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "usage per user"
+        verbose_name_plural = "usage per user"

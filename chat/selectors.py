@@ -1,0 +1,111 @@
+"""Reads. Every selector that takes a `user` only ever sees that user's rows.
+
+Someone else's thread is reported exactly like a missing one (`NotFound`), so that ids cannot
+be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from chat.errors import InvalidInput, NotFound
+from chat.models import Assistant, Message, Run, Thread
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+_TOKEN_SUMS: dict[str, Any] = {
+    "prompt_tokens": Coalesce(Sum("prompt_tokens"), 0),
+    "completion_tokens": Coalesce(Sum("completion_tokens"), 0),
+    "total_tokens": Coalesce(Sum("total_tokens"), 0),
+    "runs": Count("pk"),
+}
+
+
+@dataclass(frozen=True)
+class ThreadDetail:
+    thread: Thread
+    messages: list[Message]
+    runs: list[Run]
+
+
+def thread_list(*, user: AnyUser) -> QuerySet[Thread]:
+    return Thread.objects.filter(owner_id=user.pk).order_by("-updated_at", "-pk")
+
+
+def thread_get(*, user: AnyUser, thread_id: int) -> Thread:
+    try:
+        return Thread.objects.get(pk=thread_id, owner_id=user.pk)
+    except Thread.DoesNotExist:
+        raise NotFound("No such thread.") from None
+
+
+def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
+    thread = thread_get(user=user, thread_id=thread_id)
+    return ThreadDetail(
+        thread=thread,
+        messages=list(thread.messages.order_by("created_at", "pk")),
+        runs=list(thread.runs.order_by("created_at", "pk")),
+    )
+
+
+def thread_has_active_run(*, thread: Thread) -> bool:
+    return thread.runs.filter(status__in=Run.ACTIVE_STATUSES).exists()
+
+
+def run_get(*, user: AnyUser, thread_id: int, run_id: int) -> Run:
+    try:
+        return Run.objects.get(pk=run_id, thread_id=thread_id, thread__owner_id=user.pk)
+    except Run.DoesNotExist:
+        raise NotFound("No such run.") from None
+
+
+def runs_started_since(*, user: AnyUser, since: datetime) -> int:
+    return Run.objects.filter(thread__owner_id=user.pk, created_at__gte=since).count()
+
+
+def assistant_list() -> QuerySet[Assistant]:
+    return Assistant.objects.order_by("-is_default", "name", "pk")
+
+
+def assistant_get(*, assistant_id: int) -> Assistant:
+    # The id comes from a request body, not the URL: an unknown one is a bad request.
+    try:
+        return Assistant.objects.get(pk=assistant_id)
+    except Assistant.DoesNotExist:
+        raise InvalidInput("No such assistant.", code="unknown_assistant") from None
+
+
+def assistant_default() -> Assistant | None:
+    return Assistant.objects.order_by("-is_default", "pk").first()
+
+
+def _user_runs(user: AnyUser) -> QuerySet[Run]:
+    return Run.objects.filter(thread__owner_id=user.pk)
+
+
+def usage_totals(*, user: AnyUser) -> dict[str, int]:
+    return _user_runs(user).aggregate(**_TOKEN_SUMS)
+
+
+def usage_by_day(*, user: AnyUser) -> list[dict[str, Any]]:
+    """One row per UTC day with runs, oldest first: {"date", token sums..., "runs"}."""
+    rows = (
+        _user_runs(user)
+        .annotate(date=TruncDate("created_at"))
+        .values("date")
+        .annotate(**_TOKEN_SUMS)
+        .order_by("date")
+    )
+    return list(rows)
+
+
+def usage_by_model(*, user: AnyUser) -> list[dict[str, Any]]:
+    """One row per model name, most tokens first: {"model", token sums..., "runs"}."""
+    rows = _user_runs(user).values("model").annotate(**_TOKEN_SUMS)
+    return list(rows.order_by("-total_tokens", "model"))

@@ -1,0 +1,153 @@
+"""Writes that users ask for: start threads and runs, rename, delete, cancel.
+
+Each service validates its input, runs in one transaction and raises a `chat.errors`
+ServiceError for anything the caller got wrong. None of them talks to an upstream: the view
+hands the committed run to the run engine (`get_engine().launch(run.pk)`), which does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat import selectors
+from chat.errors import InvalidInput, RateLimited, RunActive, RunEnded
+from chat.models import Assistant, Message, Run, Thread
+
+TITLE_CHARS = 60
+TITLE_MAX_CHARS = 200
+
+
+def thread_create(
+    *, owner: User, content: str, assistant: Assistant | None = None
+) -> tuple[Thread, Run]:
+    """A new thread, its first user message and a queued run.
+
+    The engine sees a run whose thread has no `upstream_thread_id` yet and creates both
+    upstream at once (createThreadAndRun).
+    """
+    content = _clean_content(content)
+    assistant = assistant or _default_assistant()
+    with transaction.atomic():
+        _check_rate(owner)
+        thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
+        run = _run_create(thread=thread, content=content)
+    return thread, run
+
+
+def run_start(*, thread: Thread, content: str) -> Run:
+    """A user message and a queued run on an existing thread; RunActive while one runs."""
+    content = _clean_content(content)
+    with transaction.atomic():
+        # Row lock: concurrent starts on one thread queue up here on PostgreSQL instead of
+        # all passing the check below (SQLite's IMMEDIATE transactions serialise anyway).
+        thread = Thread.objects.select_for_update().get(pk=thread.pk)
+        _check_rate(thread.owner)
+        if selectors.thread_has_active_run(thread=thread):
+            raise RunActive("A reply is still being written in this thread.")
+        run = _run_create(thread=thread, content=content)
+        thread.save(update_fields=["updated_at"])  # bumps the thread to the top of the list
+    return run
+
+
+def thread_rename(*, thread: Thread, title: str) -> Thread:
+    title = title.strip()
+    if not title:
+        raise InvalidInput("The title cannot be empty.", code="empty_title")
+    if len(title) > TITLE_MAX_CHARS:
+        raise InvalidInput(
+            f"The title is longer than {TITLE_MAX_CHARS} characters.", code="title_too_long"
+        )
+    thread.title = title
+    thread.save(update_fields=["title", "updated_at"])
+    return thread
+
+
+def thread_delete(*, thread: Thread) -> None:
+    """Delete the thread with its messages and runs.
+
+    Local only for now; deleting the upstream copy (when `upstream_thread_id` is set) and
+    cancelling a still-active run belong here once the engine offers them.
+    """
+    thread.delete()
+
+
+def run_cancel_request(*, run: Run) -> Run:
+    """Mark an active run `cancelling`; the caller then asks the engine to stop it."""
+    # Conditional UPDATE: the engine may end the run between our read and this write, and a
+    # finished run must never be turned back into an active one.
+    updated = Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+        status=Run.Status.CANCELLING
+    )
+    if not updated:
+        raise RunEnded("This run has already ended.")
+    run.refresh_from_db()
+    return run
+
+
+def run_cancel_orphaned(*, run: Run) -> Run:
+    """Finish a cancelling run that no engine is executing (it was never launched, or its
+    process died): nobody else will ever move it out of the active set."""
+    Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+        status=Run.Status.CANCELLED, completed_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _run_create(*, thread: Thread, content: str) -> Run:
+    try:
+        # A savepoint, so that losing the race below leaves the outer transaction usable.
+        with transaction.atomic():
+            run = Run.objects.create(
+                thread=thread, assistant=thread.assistant, model=thread.assistant.model
+            )
+    except IntegrityError as exc:
+        # one_active_run_per_thread: another request started a run since our check.
+        raise RunActive("A reply is still being written in this thread.") from exc
+    Message.objects.create(
+        thread=thread,
+        run=run,
+        role=Message.Role.USER,
+        content=content,
+        status=Message.Status.COMPLETED,
+    )
+    return run
+
+
+def _clean_content(content: str) -> str:
+    content = content.strip()
+    if not content:
+        raise InvalidInput("The message is empty.", code="empty_content")
+    limit = settings.MAX_MESSAGE_CHARS
+    if len(content) > limit:
+        raise InvalidInput(
+            f"The message is longer than {limit:,} characters.", code="content_too_long"
+        )
+    return content
+
+
+def _title(content: str) -> str:
+    first_line = content.splitlines()[0].strip()
+    if len(first_line) <= TITLE_CHARS:
+        return first_line
+    return first_line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def _default_assistant() -> Assistant:
+    assistant = selectors.assistant_default()
+    if assistant is None:
+        raise InvalidInput("No assistant is configured.", code="no_assistant")
+    return assistant
+
+
+def _check_rate(owner: User) -> None:
+    # Counted from Run rows, so it holds across processes without a cache. Two requests at
+    # the same instant can both pass; one run over the limit is acceptable.
+    since = timezone.now() - timedelta(seconds=60)
+    if selectors.runs_started_since(user=owner, since=since) >= settings.RUNS_PER_MINUTE:
+        raise RateLimited("Too many messages in the last minute; wait a moment.")

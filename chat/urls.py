@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.urls import include, path
+
+from chat.views import accounts, api, pages
+
+# No app namespace: django.contrib.auth's views reverse their URLs ("login",
+# "password_reset_done") without one.
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("t/<int:thread_id>/", pages.thread_page, name="thread"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/threads/", api.threads, name="api-threads"),
+    path("api/threads/<int:thread_id>/", api.thread, name="api-thread"),
+    path("api/threads/<int:thread_id>/messages/", api.messages, name="api-messages"),
+    path(
+        "api/threads/<int:thread_id>/runs/<int:run_id>/cancel/",
+        api.run_cancel,
+        name="api-run-cancel",
+    ),
+    path("api/usage/", api.usage, name="api-usage"),
+    path("api/assistants/", api.assistants, name="api-assistants"),
+]

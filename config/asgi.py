@@ -1,0 +1,38 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels, and the simulator
+upstream mounted at /sim/ when SIMULATOR_MOUNT is on (the laptop default)."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+import config.daphne_nodelay  # noqa: E402,F401  (before daphne accepts a connection)
+
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+http_app = django_asgi_app
+if settings.SERVE_STATIC:
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+    http_app = ASGIStaticFilesHandler(http_app)
+if settings.SIMULATOR_MOUNT:
+    from assistants_proxy.simulator import mount_prefix  # noqa: E402
+
+    http_app = mount_prefix("/sim", http_app)
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

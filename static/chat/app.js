@@ -1,0 +1,305 @@
+// The chat page: sidebar of threads, the open thread, the composer, and the socket that keeps
+// the open thread live. Routing is /, /t/<id>/ with history.pushState (no page reloads).
+
+import { api } from "./api.js";
+import { ThreadSocket } from "./socket.js";
+import { ThreadView } from "./thread.js";
+import { Sidebar } from "./sidebar.js";
+
+const $ = (id) => document.getElementById(id);
+
+const END_ANNOUNCEMENTS = {
+  completed: "The reply is complete.",
+  cancelled: "The reply was stopped.",
+  incomplete: "The reply is incomplete.",
+  expired: "The run expired.",
+  failed: "The reply failed.",
+};
+
+function threadIdFromPath(pathname) {
+  const match = pathname.match(/^\/t\/(\d+)\/?$/);
+  return match ? Number(match[1]) : null;
+}
+
+class ChatApp {
+  constructor() {
+    this.threadId = JSON.parse($("initial-thread-id").textContent);
+    this.socket = null;
+    this.sending = false;
+    this.loadToken = 0; // bumps on navigation so late answers for another thread are dropped
+    this.refreshIssued = 0;
+    this.refreshApplied = 0;
+    this.input = $("composer-input");
+    this.sendButton = $("send-button");
+    this.stopButton = $("stop-button");
+    this.composerError = $("composer-error");
+    this.connStatus = $("conn-status");
+    this.view = new ThreadView($("messages"), $("empty-state"), {
+      onRunEnd: (reply) => this.runEnded(reply),
+      onActivity: () => this.updateControls(),
+    });
+    this.sidebar = new Sidebar({
+      app: $("app"),
+      onOpen: (id) => this.navigate(id),
+      onDeleted: (id) => id === this.threadId && this.navigate(null),
+      onRenamed: (thread) => thread.id === this.threadId && this.setTitle(thread.title),
+    });
+  }
+
+  start() {
+    $("composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.input.addEventListener("input", () => this.composerChanged());
+    this.input.addEventListener("keydown", (event) => this.composerKey(event));
+    this.stopButton.addEventListener("click", () => this.stop());
+    $("new-chat").addEventListener("click", () => this.navigate(null));
+    document.addEventListener("keydown", (event) => this.globalKey(event));
+    window.addEventListener("popstate", () => this.openThread(threadIdFromPath(location.pathname)));
+    this.sidebar.load(this.threadId);
+    this.openThread(this.threadId);
+  }
+
+  // ---- navigation -------------------------------------------------------------------------
+
+  navigate(threadId) {
+    const url = threadId === null ? "/" : `/t/${threadId}/`;
+    if (location.pathname !== url) history.pushState({ threadId }, "", url);
+    this.sidebar.close();
+    this.openThread(threadId);
+    this.input.focus();
+  }
+
+  async openThread(threadId) {
+    const token = ++this.loadToken;
+    this.closeSocket();
+    this.threadId = threadId;
+    this.view.reset();
+    this.sidebar.setCurrent(threadId);
+    this.showComposerError(null);
+    this.setTitle(null);
+    this.updateControls();
+    if (threadId === null) return;
+    try {
+      const payload = await api.getThread(threadId);
+      if (token !== this.loadToken) return;
+      this.setTitle(payload.thread?.title);
+      this.view.loadHistory(payload, { initial: true });
+      this.openSocket(threadId);
+    } catch (error) {
+      if (token === this.loadToken) this.threadLoadFailed(error);
+    }
+  }
+
+  threadLoadFailed(error) {
+    if (error.status === 401) return this.toLogin();
+    if (error.status === 404) {
+      // Deleted (perhaps in another tab): what the user types next starts a new chat.
+      this.sidebar.remove(this.threadId);
+      this.threadId = null;
+      this.sidebar.setCurrent(null);
+      history.replaceState({ threadId: null }, "", "/");
+    }
+    this.showComposerError(error.message);
+  }
+
+  // Pull the stored state: after a run ends, and whenever the socket (re)connects, because
+  // a run may have ended while we were away and then nothing would be replayed.
+  async refreshThread() {
+    const token = this.loadToken;
+    const threadId = this.threadId;
+    const ticket = ++this.refreshIssued;
+    if (threadId === null) return;
+    try {
+      const payload = await api.getThread(threadId);
+      // Answers can overtake each other; an older snapshot must not undo a newer one.
+      if (token !== this.loadToken || ticket < this.refreshApplied) return;
+      this.refreshApplied = ticket;
+      this.setTitle(payload.thread?.title);
+      this.view.loadHistory(payload);
+      this.updateControls();
+    } catch (error) {
+      if (error.status === 401) this.toLogin();
+    }
+  }
+
+  setTitle(title) {
+    const text = title || "New chat";
+    $("thread-title").textContent = text;
+    document.title = `${text} · Chat`;
+  }
+
+  toLogin() {
+    location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
+  }
+
+  // ---- socket -----------------------------------------------------------------------------
+
+  openSocket(threadId) {
+    const socket = new ThreadSocket(threadId, {
+      onFrame: (frame) => this.onFrame(frame),
+      onState: (state, detail) => this.onSocketState(socket, state, detail),
+    });
+    const active = this.view.activeRunId();
+    if (active !== null) socket.expectRun(active);
+    this.socket = socket;
+    socket.start();
+  }
+
+  closeSocket() {
+    this.socket?.stop();
+    this.socket = null;
+    this.showConnection("idle");
+  }
+
+  onFrame(frame) {
+    if (frame.event === "error" && frame.run_id == null) {
+      this.showComposerError(frame.data?.message ?? "The server reported an error.");
+      return;
+    }
+    this.view.handleFrame(frame);
+    this.updateControls();
+  }
+
+  onSocketState(socket, state, detail) {
+    if (socket !== this.socket) return;
+    this.showConnection(state, detail);
+    if (state === "open") this.refreshThread();
+    if (state === "closed" && detail?.code === 4401) this.toLogin();
+  }
+
+  showConnection(state, detail) {
+    const labels = {
+      reconnecting: "Reconnecting…",
+      closed: detail?.message ?? "Disconnected.",
+    };
+    this.connStatus.dataset.state = state;
+    this.connStatus.textContent = labels[state] ?? "";
+  }
+
+  runEnded(reply) {
+    const message = END_ANNOUNCEMENTS[reply.status] ?? "The reply ended.";
+    this.announce(reply.error?.message ? `${message} ${reply.error.message}` : message);
+    this.refreshThread();
+    this.sidebar.load(this.threadId);
+  }
+
+  announce(text) {
+    const region = $("announcer");
+    region.textContent = "";
+    // A fresh text node in a later task is announced even when the text repeats.
+    setTimeout(() => (region.textContent = text), 50);
+  }
+
+  // ---- composer ---------------------------------------------------------------------------
+
+  composerChanged() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+    this.updateControls();
+  }
+
+  composerKey(event) {
+    // isComposing: Enter that confirms an IME composition must not send half a word.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    if (!this.sendButton.disabled && !this.sendButton.hidden) this.send();
+    else if (this.view.activeRunId() !== null && this.input.value.trim()) {
+      this.showComposerError("A reply is still being written. Wait for it to finish or stop it first.");
+    }
+  }
+
+  globalKey(event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    if (this.sidebar.isOpen()) return this.sidebar.close();
+    if (this.view.activeRunId() !== null) {
+      event.preventDefault();
+      this.stop();
+    }
+  }
+
+  updateControls() {
+    const active = this.view.activeRunId() !== null;
+    this.sendButton.hidden = active;
+    this.stopButton.hidden = !active;
+    this.sendButton.disabled = this.sending || !this.input.value.trim();
+    $("messages").setAttribute("aria-busy", String(active));
+  }
+
+  async send() {
+    const text = this.input.value.trim();
+    if (!text || this.sending || this.view.activeRunId() !== null) return;
+    this.sending = true;
+    this.showComposerError(null);
+    this.input.value = "";
+    this.composerChanged();
+    const pending = this.view.addPending(text);
+    try {
+      const run = this.threadId === null ? await this.createThread(text) : await this.postMessage(text);
+      const reply = this.view.confirmPending(pending, run.id);
+      if (!reply.live) reply.setStatus(run.status ?? "queued");
+      this.socket?.expectRun(run.id);
+    } catch (error) {
+      this.sendFailed(pending, text, error);
+    } finally {
+      this.sending = false;
+      this.updateControls();
+    }
+  }
+
+  async createThread(text) {
+    const token = this.loadToken;
+    const { thread, run } = await api.createThread(text);
+    if (token === this.loadToken) {
+      // Become this thread without reloading: the pending message stays on screen.
+      this.threadId = thread.id;
+      history.pushState({ threadId: thread.id }, "", `/t/${thread.id}/`);
+      this.setTitle(thread.title);
+      this.sidebar.add(thread);
+      this.sidebar.setCurrent(thread.id);
+      this.openSocket(thread.id);
+      this.socket.expectRun(run.id);
+    }
+    return run;
+  }
+
+  async postMessage(text) {
+    const { run } = await api.sendMessage(this.threadId, text);
+    return run;
+  }
+
+  sendFailed(pending, text, error) {
+    this.view.failPending(pending);
+    if (error.status === 401) return this.toLogin();
+    // Give the text back so the user can retry without typing it again.
+    if (!this.input.value) {
+      this.input.value = text;
+      this.composerChanged();
+    }
+    this.showComposerError(error.message);
+  }
+
+  async stop() {
+    const runId = this.view.activeRunId();
+    if (runId === null || this.threadId === null) return;
+    const reply = this.view.reply(runId);
+    if (reply.status === "cancelling") return;
+    reply.setStatus("cancelling");
+    try {
+      await api.cancelRun(this.threadId, runId);
+    } catch (error) {
+      // 409: it ended on its own meanwhile; the stored state tells which way.
+      if (error.status !== 409) this.showComposerError(error.message);
+      this.refreshThread();
+    }
+    this.updateControls();
+  }
+
+  showComposerError(message) {
+    this.composerError.hidden = !message;
+    this.composerError.textContent = message ?? "";
+  }
+}
+
+new ChatApp().start();

@@ -1,0 +1,71 @@
+"""Runs left active by a server process that died are settled at the next start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from channels.db import database_sync_to_async
+from django.core.management import call_command
+
+from chat.engine.recovery import recover_interrupted_runs
+from chat.models import Assistant, Message, Run
+from chat.services import thread_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def simulator(transactional_db: None, settings: Any, simulator_url: str) -> Assistant:
+    settings.SIMULATOR_URL = simulator_url
+    assistant, _ = Assistant.objects.get_or_create(
+        is_default=True, defaults={"name": "Simulator", "model": "gpt-4o"}
+    )
+    return assistant
+
+
+async def test_a_run_the_upstream_finished_gets_its_authoritative_text(
+    alice: Any, simulator_url: str
+) -> None:
+    # A process started the run upstream, saved a checkpoint, then died.
+    thread, run = await database_sync_to_async(thread_create)(owner=alice, content="Hello")
+    async with httpx.AsyncClient(base_url=simulator_url) as http:
+        started = (
+            await http.post(
+                "/threads/runs",
+                json={
+                    "assistant_id": "asst_simulator000000000000000",
+                    "thread": {"messages": [{"role": "user", "content": "Hello"}]},
+                },
+            )
+        ).json()
+    thread.upstream_thread_id = started["thread_id"]
+    await thread.asave()
+    await Run.objects.filter(pk=run.pk).aupdate(status="in_progress", upstream_run_id=started["id"])
+    await asyncio.sleep(0.3)
+
+    assert await recover_interrupted_runs(wait=5) == [run.pk]
+
+    run = await Run.objects.aget(pk=run.pk)
+    reply = await Message.objects.aget(run=run, role="assistant")
+    assert (run.status, reply.status) == ("completed", "completed")
+    assert reply.content == "Hello! How can I assist you today?"
+    assert run.total_tokens > 0 and not run.usage_estimated
+
+
+def test_a_run_the_upstream_never_knew_keeps_its_checkpoint(alice: Any) -> None:
+    thread, run = thread_create(owner=alice, content="Hi there")
+    Run.objects.filter(pk=run.pk).update(status="in_progress")
+    Message.objects.create(
+        thread=thread, run=run, role="assistant", content="Partial te", upstream_message_id="msg_x"
+    )
+
+    call_command("recover_runs", "--wait", "0")
+
+    run = Run.objects.get(pk=run.pk)
+    reply = Message.objects.get(run=run, role="assistant")
+    assert (run.status, run.last_error["code"]) == ("failed", "interrupted")
+    assert (reply.content, reply.status) == ("Partial te", "incomplete")
+    assert run.usage_estimated
