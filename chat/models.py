@@ -157,10 +157,22 @@ class Run(models.Model):
     cached_tokens = models.PositiveIntegerField(null=True, blank=True)
     reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
     usage_estimated = models.BooleanField(default=False)
+    # With run workers (RUN_EXECUTION=worker): the worker executing the run, and until when
+    # its claim holds. A worker renews the lease while it streams; a run whose lease ran out
+    # belonged to a worker that died, and another worker settles it.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["created_at"], name="run_created")]
+        indexes = [
+            models.Index(fields=["created_at"], name="run_created"),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status__in=ACTIVE_RUN_STATUSES),
+                name="run_active_lease",
+            ),
+        ]
         constraints = [
             # The real guard behind the API's 409: two tabs sending at once both pass the
             # service's "is a run active?" check, but only one INSERT gets past this index.

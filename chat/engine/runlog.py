@@ -47,6 +47,11 @@ class RunLog:
         self.frames.append(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
         return seq
 
+    def append_frame(self, frame: str) -> int:
+        """Append a frame serialised elsewhere (a log mirrored from Redis); returns its seq."""
+        self.frames.append(frame)
+        return len(self.frames)
+
     def frame(self, seq: int) -> str:
         return self.frames[seq - 1]
 
@@ -91,10 +96,17 @@ class Hub:
 
     async def publish(self, log: RunLog, event: str, data: dict[str, Any]) -> int:
         seq = log.append(event, data)
+        await self.deliver(log, seq)
+        return seq
+
+    async def deliver(self, log: RunLog, seq: int) -> None:
+        """Hand the log's frames up to `seq` to every socket watching its thread."""
         # Copy: a socket may unsubscribe while we await its neighbour's send.
         for subscriber in tuple(self._subscribers.get(log.thread_id, ())):
             await subscriber.deliver(log, seq)
-        return seq
+
+    def has_subscribers(self, thread_id: int) -> bool:
+        return bool(self._subscribers.get(thread_id))
 
     def _forget_old_logs(self) -> None:
         cutoff = time.monotonic() - ENDED_LOG_TTL_SECONDS
