@@ -11,20 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from contextlib import suppress
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
-from chat.engine import get_engine
+from chat.engine import distributed, get_engine
 from chat.engine.runlog import RunLog
 from chat.models import Run, Thread
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_BIG = 1009
+# The scope key under which `config.asgi` hands the consumer the server's `send` callable.
+# Channels' session middleware wraps `send` to save the session on accept and close; a frame
+# has nothing to save, and with hundreds of frames a second per process the wrappers cost.
+SERVER_SEND = "chat.server_send"
 
 
 class ThreadConsumer(AsyncWebsocketConsumer):
@@ -32,6 +41,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.next_seq: dict[int, int] = {}
+        self._server_send = self.scope.get(SERVER_SEND) or self.base_send
         self.thread_id = int(self.scope["url_route"]["kwargs"]["thread_id"])
         code = await self._refusal()
         await self.accept()
@@ -41,12 +51,16 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.close(code=code)
             return
         get_engine().hub.subscribe(self.thread_id, self)
+        if get_engine().distributed:
+            await self._join_thread_group()
         self._schedule_heartbeat()
         await self._replay_on_connect()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "thread_id"):
             get_engine().hub.unsubscribe(self.thread_id, self)
+            if getattr(self, "_in_group", False):
+                await self._leave_thread_group()
         if getattr(self, "_beat", None) is not None:
             self._beat.cancel()
 
@@ -74,15 +88,16 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     # -- delivery ------------------------------------------------------------------------
 
-    async def deliver(self, log: RunLog, seq: int) -> None:
-        await self._send_through(log, seq)
-
     async def _send_through(self, log: RunLog, upto: int) -> None:
-        run_id = log.run_id
-        while (seq := self.next_seq.get(run_id, 1)) <= upto:
+        # The hot path: every frame of every run passes here once per socket. It goes to the
+        # server's own `send` (see `SERVER_SEND`), not through channels' wrappers.
+        send, next_seq, run_id = self._server_send, self.next_seq, log.run_id
+        while (seq := next_seq.get(run_id, 1)) <= upto:
             # Advance before the await: a frame delivered meanwhile then sees it as sent.
-            self.next_seq[run_id] = seq + 1
-            await self.send(text_data=log.frame(seq))
+            next_seq[run_id] = seq + 1
+            await send({"type": "websocket.send", "text": log.frame(seq)})
+
+    deliver = _send_through  # what the hub calls with each new seq (`runlog.Subscriber`)
 
     async def _replay_on_connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -91,6 +106,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self._resume(run_id, after_seq or 0)
         elif (log := get_engine().hub.active_log(self.thread_id)) is not None:
             await self._send_through(log, log.last_seq)
+        elif get_engine().distributed:
+            # The run may be executing in another process: follow its stream.
+            active = await database_sync_to_async(_active_run)(self.thread_id)
+            if active is not None:
+                log = get_engine().hub.watch(active, self.thread_id)  # type: ignore[attr-defined]
+                await self._send_through(log, log.last_seq)
 
     async def _resume(self, run_id: int, after_seq: int) -> None:
         self.next_seq[run_id] = after_seq + 1
@@ -101,9 +122,50 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         status = await database_sync_to_async(_run_status)(self.thread_id, run_id)
         if status is None:
             await self._error("not_found", "no such run in this thread", run_id=run_id)
+        elif get_engine().distributed and status in Run.ACTIVE_STATUSES:
+            log = get_engine().hub.watch(run_id, self.thread_id)  # type: ignore[attr-defined]
+            await self._send_through(log, log.last_seq)
         else:
             # The run is not live here: its final state is in the database.
             await self._frame("resync", run_id, {"id": run_id, "status": status})
+
+    # -- control messages from other processes (channel layer, REDIS_URL only) -----------
+
+    async def _join_thread_group(self) -> None:
+        try:
+            await self.channel_layer.group_add(
+                distributed.thread_group(self.thread_id), self.channel_name
+            )
+            self._in_group = True
+        except (OSError, RedisError) as exc:
+            # Runs started elsewhere then reach this socket when it reconnects or resumes.
+            logger.warning("thread %s: not following other processes (%s)", self.thread_id, exc)
+
+    async def _leave_thread_group(self) -> None:
+        with suppress(OSError, RedisError):
+            await self.channel_layer.group_discard(
+                distributed.thread_group(self.thread_id), self.channel_name
+            )
+
+    async def run_started(self, message: dict[str, Any]) -> None:
+        """A run of this thread was queued or started, maybe in another process."""
+        run_id = _int(message.get("run_id"))
+        if run_id is not None:
+            log = get_engine().hub.watch(run_id, self.thread_id)  # type: ignore[attr-defined]
+            await self._send_through(log, log.last_seq)
+
+    async def run_settled(self, message: dict[str, Any]) -> None:
+        """A run was settled without its stream (its process died): when its final frames
+        could not be appended, the browser takes the final state from the database."""
+        run_id = _int(message.get("run_id"))
+        hub = get_engine().hub
+        log = hub.log(run_id) if run_id is not None else None
+        if run_id is None or message.get("stream") or (log is not None and log.ended):
+            return
+        if log is not None:
+            hub.close_log(log)
+        status = await database_sync_to_async(_run_status)(self.thread_id, run_id)
+        await self._frame("resync", run_id, {"id": run_id, "status": status})
 
     # -- client frames -------------------------------------------------------------------
 
@@ -149,6 +211,11 @@ _HANDLERS = {
 
 def _owns(user_id: int, thread_id: int) -> bool:
     return Thread.objects.filter(pk=thread_id, owner_id=user_id).exists()
+
+
+def _active_run(thread_id: int) -> int | None:
+    runs = Run.objects.filter(thread_id=thread_id, status__in=Run.ACTIVE_STATUSES)
+    return runs.values_list("pk", flat=True).last()
 
 
 def _run_status(thread_id: int, run_id: int) -> str | None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 from channels.db import database_sync_to_async
+from django.db.models import Q
+from django.utils import timezone
 
 from assistants_proxy.accumulator import message_text
 from assistants_proxy.upstreams import make_upstream
@@ -31,11 +33,12 @@ async def recover_interrupted_runs(*, wait: float = 10.0) -> list[int]:
     run_ids = await database_sync_to_async(_active_run_ids)()
     async with upstream_client() as http:
         for run_id in run_ids:
-            await _recover(http, run_id, wait=wait)
+            await recover_run(http, run_id, wait=wait)
     return run_ids
 
 
-async def _recover(http: httpx.AsyncClient, run_id: int, *, wait: float) -> None:
+async def recover_run(http: httpx.AsyncClient, run_id: int, *, wait: float) -> Run:
+    """Settle one run from its upstream's final state, or as interrupted; returns it."""
     run = await Run.objects.select_related("thread", "assistant").aget(pk=run_id)
     state = None
     if run.upstream_run_id and run.thread.upstream_thread_id:
@@ -52,10 +55,14 @@ async def _recover(http: httpx.AsyncClient, run_id: int, *, wait: float) -> None
     outcome, pks = await database_sync_to_async(_outcome)(run, state)
     await database_sync_to_async(store.run_finish)(run_id=run.pk, outcome=outcome, message_pks=pks)
     logger.info("recovered interrupted run %s as %s", run.pk, outcome.status)
+    return run
 
 
 def _active_run_ids() -> list[int]:
-    return list(Run.objects.filter(status__in=Run.ACTIVE_STATUSES).values_list("pk", flat=True))
+    # A run under a live lease is being executed by a run worker: not ours to settle.
+    live_lease = Q(lease_expires_at__gt=timezone.now())
+    active = Run.objects.filter(status__in=Run.ACTIVE_STATUSES).exclude(live_lease)
+    return list(active.values_list("pk", flat=True))
 
 
 def _outcome(

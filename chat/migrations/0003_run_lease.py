@@ -4,24 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0002_default_assistant'),
+        ("chat", "0002_default_assistant"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='lease_expires_at',
+            model_name="run",
+            name="lease_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='run',
-            name='lease_owner',
+            model_name="run",
+            name="lease_owner",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('status__in', ('queued', 'in_progress', 'requires_action', 'cancelling'))), fields=['lease_expires_at'], name='run_active_lease'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ("queued", "in_progress", "requires_action", "cancelling"))
+                ),
+                fields=["lease_expires_at"],
+                name="run_active_lease",
+            ),
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -23,6 +24,9 @@ def _test_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     settings.STATIC_ROOT = tmp_path_factory.mktemp("staticfiles")
     # The cast logs in with real passwords; a slow hasher is no part of what is tested here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Run ids restart with each test database: Redis keys (REDIS_URL set) must not meet the
+    # logs of an earlier test's run 1.
+    settings.REDIS_KEY_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

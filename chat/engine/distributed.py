@@ -1,0 +1,344 @@
+"""Runs across processes, through Redis (active when REDIS_URL is set).
+
+Every run's frames are appended to a Redis stream, `<REDIS_KEY_PREFIX>:run:<id>:log`, whose
+entry ids are `0-<seq>`: the stream is the run's log, addressed by the same seq the browser
+resumes from.
+The process executing the run writes them in batches (`StreamSink`: one pipeline per turn of
+the event loop, in order). A server process with sockets on the run's thread mirrors the stream
+into an ordinary `RunLog` (`StreamTail`: one blocking XREAD for all the runs it watches) and
+hands new frames to its sockets exactly as it does for a run executed in the process, so the
+consumer's no-gap, no-duplicate delivery is the same code either way.
+
+Control messages are few and go through the channel layer: `run.started` to the thread's group
+when a run is queued or started, so that every process with sockets on the thread begins to
+mirror it, and `run.settled` when a run was settled without its stream (a worker died). Runs
+reach workers through a Redis list; cancels reach them on a pub/sub channel.
+
+A stream is bounded (RUN_LOG_MAX_EVENTS) and expires RUN_LOG_TTL_SECONDS after its run ends.
+A frame missing from a mirror (trimmed, or lost with a Redis restart) becomes a `resync` frame:
+the browser then takes the run's state from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import uuid
+import weakref
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from assistants_proxy.events import TERMINAL_RUN_EVENTS
+from chat.engine.runlog import Hub, RunLog
+
+logger = logging.getLogger(__name__)
+
+# While a run streams its log outlives any plausible run; after the end, RUN_LOG_TTL_SECONDS.
+ACTIVE_LOG_TTL_SECONDS = 24 * 3600
+READ_BLOCK_MS = 5000
+MAX_BACKOFF_SECONDS = 2.0
+_TERMINAL = frozenset(TERMINAL_RUN_EVENTS)
+
+
+def enabled() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def _prefix() -> str:
+    return str(settings.REDIS_KEY_PREFIX)
+
+
+def log_key(run_id: int) -> str:
+    return f"{_prefix()}:run:{run_id}:log"
+
+
+def queue_key() -> str:
+    return f"{_prefix()}:runs:queue"
+
+
+def cancel_channel() -> str:
+    return f"{_prefix()}:runs:cancel"
+
+
+def thread_group(thread_id: int) -> str:
+    return f"thread-{thread_id}"
+
+
+def process_name() -> str:
+    """A name for this process, unique across hosts and restarts (a worker's lease owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# Clients are per event loop: a redis.asyncio connection belongs to the loop that opened it.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Redis, Redis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _clients_for_loop() -> tuple[Redis, Redis]:
+    loop = asyncio.get_running_loop()
+    pair = _clients.get(loop)
+    if pair is None:
+        common: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2.0}
+        commands = Redis.from_url(settings.REDIS_URL, socket_timeout=5.0, **common)
+        # Blocking reads wait up to READ_BLOCK_MS for data: their timeout must be longer.
+        blocking = Redis.from_url(
+            settings.REDIS_URL, socket_timeout=READ_BLOCK_MS / 1000 + 5.0, **common
+        )
+        pair = _clients[loop] = (commands, blocking)
+    return pair
+
+
+def redis() -> Redis:
+    """The client for ordinary commands, on the running loop."""
+    return _clients_for_loop()[0]
+
+
+def blocking_redis() -> Redis:
+    """The client for blocking reads (XREAD BLOCK, BRPOP, pub/sub), on the running loop."""
+    return _clients_for_loop()[1]
+
+
+async def notify(thread_id: int, message: dict[str, Any]) -> None:
+    """A control message to every socket on the thread, in every process."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(thread_group(thread_id), message)
+    except (RedisError, OSError) as exc:
+        logger.warning("thread %s: could not send %s: %s", thread_id, message["type"], exc)
+
+
+async def last_seq(run_id: int) -> int | None:
+    """The seq of the last frame in the run's stream; None when there is no stream."""
+    entries = await redis().xrevrange(log_key(run_id), count=1)
+    return _seq(entries[0][0]) if entries else None
+
+
+def _seq(entry_id: str) -> int:
+    return int(entry_id.partition("-")[2])
+
+
+class StreamSink:
+    """Appends frames to their runs' streams, in order, batched per turn of the loop.
+
+    While Redis is unreachable, frames wait here and go out when it is back: the run goes on
+    (sockets in this process are served from memory), and nothing is dropped or reordered.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, int, str, str]] = []  # run id, seq, frame, event
+        self._ended: list[int] = []
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, log: RunLog, seq: int, event: str) -> None:
+        self._pending.append((log.run_id, seq, log.frame(seq), event))
+        self._kick()
+
+    def end(self, log: RunLog) -> None:
+        self._ended.append(log.run_id)
+        self._kick()
+
+    async def drain(self, seconds: float | None = None) -> bool:
+        """Wait until every frame added so far is in Redis; False after `seconds`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wakeup.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="stream-sink")
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            if not (self._pending or self._ended):
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch, ended = self._pending, self._ended
+            self._pending, self._ended = [], []
+            try:
+                await self._write(batch, ended)
+                backoff = 0.05
+            except (RedisError, OSError) as exc:
+                logger.warning("run log: Redis write failed (%s); retrying", exc)
+                self._pending[:0] = batch
+                self._ended[:0] = ended
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _write(self, batch: list[tuple[int, int, str, str]], ended: list[int]) -> None:
+        pipe = redis().pipeline(transaction=False)
+        touched: set[int] = set()
+        for run_id, seq, frame, event in batch:
+            pipe.xadd(
+                log_key(run_id),
+                {"f": frame, "e": event},
+                id=f"0-{seq}",
+                maxlen=settings.RUN_LOG_MAX_EVENTS,
+                approximate=True,
+            )
+            if seq == 1:
+                # A new run's log starts empty, whatever a reset database left under its id.
+                pipe.delete(log_key(run_id))
+            touched.add(run_id)
+        for run_id in touched.difference(ended):
+            pipe.expire(log_key(run_id), ACTIVE_LOG_TTL_SECONDS)
+        for run_id in ended:
+            pipe.expire(log_key(run_id), settings.RUN_LOG_TTL_SECONDS)
+        for result in await pipe.execute(raise_on_error=False):
+            # A retry after a partly applied batch meets the entries already written: their
+            # ids are not above the stream's last one. Anything else is worth a line.
+            if isinstance(result, ResponseError):
+                if "equal or smaller" not in str(result):
+                    logger.error("run log: Redis refused a write: %s", result)
+            elif isinstance(result, (RedisError, OSError)):
+                raise result
+
+
+def gap_frame(run_id: int) -> str:
+    """What a mirror holds for a frame it can no longer read."""
+    data = {"id": run_id, "status": "in_progress", "reason": "frames_unavailable"}
+    return json.dumps({"event": "resync", "run_id": run_id, "seq": None, "data": data})
+
+
+class StreamTail:
+    """Mirrors the streams of runs executed elsewhere into this process's hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.watched: dict[int, RunLog] = {}
+        self._wake_key = f"{_prefix()}:wake:{uuid.uuid4().hex}"
+        self._wake_id = "0-0"
+        self._task: asyncio.Task[None] | None = None
+        self._reading = False
+
+    def watch(self, log: RunLog) -> None:
+        if log.run_id in self.watched or log.ended:
+            return
+        self.watched[log.run_id] = log
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="stream-tail")
+        elif self._reading:
+            # The read in flight does not name this stream yet: make it return now.
+            asyncio.get_running_loop().create_task(self._wake())
+
+    def forget(self, run_id: int) -> None:
+        self.watched.pop(run_id, None)
+
+    async def _wake(self) -> None:
+        try:
+            await redis().xadd(self._wake_key, {"w": "1"}, maxlen=1, approximate=False)
+            await redis().expire(self._wake_key, 60)
+        except (RedisError, OSError) as exc:
+            logger.debug("stream tail: wake failed: %s", exc)
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while self.watched:
+            streams = {log_key(run_id): f"0-{log.last_seq}" for run_id, log in self.watched.items()}
+            streams[self._wake_key] = self._wake_id
+            self._reading = True
+            try:
+                replies = await blocking_redis().xread(streams, count=1000, block=READ_BLOCK_MS)
+                backoff = 0.05
+            except (RedisError, OSError) as exc:
+                logger.warning("stream tail: Redis read failed (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            finally:
+                self._reading = False
+            for key, entries in replies or ():
+                if key == self._wake_key:
+                    self._wake_id = entries[-1][0]
+                else:
+                    await self._ingest(int(key.rsplit(":", 2)[1]), entries)
+
+    async def _ingest(self, run_id: int, entries: list[tuple[str, dict[str, str]]]) -> None:
+        log = self.watched.get(run_id)
+        if log is None:
+            return
+        ended = False
+        for entry_id, fields in entries:
+            seq = _seq(entry_id)
+            if seq <= log.last_seq:
+                continue
+            while log.last_seq < seq - 1:
+                log.append_frame(gap_frame(run_id))
+            log.append_frame(fields["f"])
+            ended = ended or fields.get("e") in _TERMINAL
+        await self.hub.deliver(log, log.last_seq)
+        if ended:
+            self.forget(run_id)
+            self.hub.close_log(log)
+
+
+class DistributedHub(Hub):
+    """The hub, plus Redis: logs of runs executed here are written to their streams, and logs of
+    runs executed elsewhere are mirrored from theirs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mirrors: set[int] = set()
+        # Per event loop, like the Redis clients (one loop per server process; tests run many).
+        self._parts: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[StreamSink, StreamTail]
+        ] = weakref.WeakKeyDictionary()
+
+    def _loop_parts(self) -> tuple[StreamSink, StreamTail]:
+        loop = asyncio.get_running_loop()
+        parts = self._parts.get(loop)
+        if parts is None:
+            parts = self._parts[loop] = (StreamSink(), StreamTail(self))
+        return parts
+
+    @property
+    def sink(self) -> StreamSink:
+        return self._loop_parts()[0]
+
+    async def publish(self, log: RunLog, event: str, data: dict[str, Any]) -> int:
+        seq = log.append(event, data)
+        # Into the batch for Redis first, then to this process's sockets: other processes'
+        # sockets wait on Redis, these do not.
+        self.sink.add(log, seq, event)
+        await self.deliver(log, seq)
+        return seq
+
+    def close_log(self, log: RunLog) -> None:
+        super().close_log(log)
+        if log.run_id in self._mirrors:
+            self._mirrors.discard(log.run_id)
+            self._loop_parts()[1].forget(log.run_id)
+        else:
+            self.sink.end(log)
+
+    def watch(self, run_id: int, thread_id: int) -> RunLog:
+        """The run's log in this process: its own, or a mirror of its stream, kept current."""
+        log = self.log(run_id)
+        if log is not None:
+            return log
+        log = self.open_log(run_id, thread_id)
+        self._mirrors.add(run_id)
+        self._loop_parts()[1].watch(log)
+        return log
+
+    def is_mirror(self, run_id: int) -> bool:
+        return run_id in self._mirrors

@@ -1,0 +1,62 @@
+"""`manage.py run_worker`: execute runs that web processes queue (RUN_EXECUTION=worker).
+
+Start any number of them beside any number of daphne processes, all on the same Redis and
+database. Each takes runs from the queue, streams them to Redis (where every web process can
+relay them), holds a lease on each while it does, and settles runs left by a worker that died.
+SIGTERM stops taking runs and waits for the ones in progress (a second SIGTERM exits at once:
+their leases then run out and another worker settles them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from chat.engine import get_engine
+
+logger = logging.getLogger("chat.worker")
+
+
+class Command(BaseCommand):
+    help = "Execute queued runs (RUN_EXECUTION=worker, needs REDIS_URL)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=None,
+            help="on SIGTERM, seconds to wait for runs in progress (default: until they end)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.REDIS_URL:
+            raise CommandError("run_worker needs REDIS_URL: runs reach workers through Redis")
+        asyncio.run(self._serve(options["grace"]))
+
+    async def _serve(self, grace: float | None) -> None:
+        engine = get_engine()
+        engine.is_worker = True
+        host = engine.host()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if stopping.is_set():
+                logger.warning("second signal: exiting now; leases will be taken over")
+                os._exit(1)
+            stopping.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal)
+        logger.info("run worker %s started", host.name)
+        self.stdout.write(f"run worker {host.name} ready", ending="\n")
+        self.stdout.flush()
+        await stopping.wait()
+        logger.info("run worker %s stopping: %d run(s) in progress", host.name, len(engine.tasks))
+        await host.stop(grace=grace)
