@@ -17,13 +17,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 
-_secret = env_str("SECRET_KEY", "")
-if not _secret:
+# Signs sessions, CSRF tokens and password-reset links. Missing with DEBUG off: refuse to
+# start, never fall back to a key that is in this file. Too short or Django's placeholder:
+# `check --deploy` fails (config/checks.py), which compose runs before anything starts.
+_GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+_DEVELOPMENT_KEY = "django-insecure-development-only-key-do-not-deploy"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", "").strip()
+if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    _secret = "django-insecure-development-only-key-do-not-deploy"  # noqa: S105
-SECRET_KEY = _secret
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set when DEBUG is off; generate one with: {_GENERATE_KEY}"
+        )
+    SECRET_KEY = _DEVELOPMENT_KEY
+elif not DEBUG and SECRET_KEY.startswith("django-insecure-"):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is Django's insecure placeholder; generate one with: {_GENERATE_KEY}"
+    )
 
+# The names this site answers to (the Host header nginx passes on unchanged) and, for the
+# CSRF check on HTTPS, the origins browsers send: https://chat.example.com, comma-separated.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -134,6 +146,9 @@ SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)
 
 # --- Security. Production values come from the environment; `check --deploy` is clean
 # when DEBUG=0 and the HTTPS variables are on (see docs/deploy.md).
+# TLS ends in front of nginx, which passes on the scheme the browser used in
+# X-Forwarded-Proto (deploy/nginx.conf.template). Trusting it is safe only because nothing
+# but that proxy can reach a daphne process.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # Probes (compose, a load balancer) speak plain HTTP to a process or to nginx: a redirect to
@@ -141,11 +156,15 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Off until an operator opts in: a browser that saw HSTS refuses plain HTTP to the host for
+# this many seconds, so turning it on for a host without working TLS locks users out.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Our deploy checks (weak SECRET_KEY, HSTS preload prerequisites) for `check --deploy`.
+import config.checks  # noqa: E402,F401
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -181,3 +200,24 @@ WEATHER_GEOCODING_URL = env_str(
     "WEATHER_GEOCODING_URL", "https://geocoding-api.open-meteo.com/v1/search"
 )
 WEATHER_FORECAST_URL = env_str("WEATHER_FORECAST_URL", "https://api.open-meteo.com/v1/forecast")
+
+# --- Runs across processes (docs/deploy.md). With REDIS_URL set, every run's event log is
+# also a Redis stream, so any server process can serve any socket. RUN_EXECUTION=worker hands
+# runs to `manage.py run_worker` processes instead of executing them in the web process.
+RUN_EXECUTION = env_str("RUN_EXECUTION", "inline")
+if RUN_EXECUTION not in {"inline", "worker"}:
+    raise ImproperlyConfigured(
+        f"RUN_EXECUTION must be 'inline' or 'worker', got {RUN_EXECUTION!r}"
+    )
+if RUN_EXECUTION == "worker" and not REDIS_URL:
+    raise ImproperlyConfigured("RUN_EXECUTION=worker needs REDIS_URL (workers are fed through it)")
+# A worker renews its claim on the runs it executes every third of this; a run whose claim has
+# run out for this long is taken over by another worker.
+RUN_LEASE_SECONDS = env_float("RUN_LEASE_SECONDS", 15.0, minimum=1.0)
+# How many runs one worker process streams at once.
+WORKER_MAX_RUNS = env_int("WORKER_MAX_RUNS", 500, minimum=1)
+# The Redis stream of a run's events: at most this many entries, kept this long after the end.
+RUN_LOG_MAX_EVENTS = env_int("RUN_LOG_MAX_EVENTS", 250000, minimum=100)
+RUN_LOG_TTL_SECONDS = env_int("RUN_LOG_TTL_SECONDS", 300, minimum=1)
+# Every key this app keeps in Redis starts with this: deployments sharing a Redis differ here.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")
