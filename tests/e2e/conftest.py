@@ -1,31 +1,21 @@
 """The real app in a subprocess, and real Chromium driving it.
 
 The browser tests never touch pytest-django's test database: `app_server` migrates a fresh
-SQLite file, serves the whole ASGI app with daphne on a free port (the simulator upstream is
-mounted in the same app at /sim/), and the tests only talk to it over HTTP and WebSocket.
+SQLite file, serves the whole ASGI app with daphne on a free port (`appserver.py`; the
+simulator upstream is mounted in the same app at /sim/), and the tests only talk to it over
+HTTP and WebSocket.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 30.0
-# Variables that would point the app at shared services (the CI's PostgreSQL and Redis);
-# the browser tests run the laptop topology: SQLite, in-memory channel layer, mounted simulator.
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SIMULATOR_URL", "SIMULATOR_MOUNT")
+from tests.e2e.appserver import running_app
 
 
 def chromium_path() -> str:
@@ -38,77 +28,13 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _server_env(sqlite_path: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-    env.update(
-        SECRET_KEY="e2e-only-secret-key",
-        DEBUG="1",
-        SQLITE_PATH=str(sqlite_path),
-        PORT=str(port),
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    return env
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the app was not ready within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL (``http://127.0.0.1:PORT``) of the real app served by daphne."""
     if not shutil.which(chromium_path()):
         _missing(f"Chromium not found at {chromium_path()} (set CHROMIUM_PATH)")
-    workdir = tmp_path_factory.mktemp("e2e-app")
-    port = _free_port()
-    env = _server_env(workdir / "db.sqlite3", port)
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
-    done = subprocess.run(migrate, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
-    log = workdir / "server.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*command, "config.asgi:application"],
-            cwd=REPO,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(f"{base}/accounts/login/", process, log)
-        yield base
-    finally:
-        _stop(process)
+    with running_app(tmp_path_factory.mktemp("e2e-app")) as app:
+        yield app.url
 
 
 @pytest.fixture(scope="session")

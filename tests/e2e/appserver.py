@@ -1,0 +1,111 @@
+"""The real app in a subprocess, as it is deployed: a freshly migrated SQLite file, the whole
+ASGI app served by daphne on a free loopback port.
+
+Used by the browser tests (`conftest.py`) and by tests that need the production server's
+socket behaviour (`tests/chat/test_resume_random.py`). The tests only talk to it over HTTP
+and WebSocket, and may read its SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 30.0
+# Variables that would point the app at shared services (the CI's PostgreSQL and Redis);
+# these tests run the laptop topology: SQLite, in-memory channel layer, mounted simulator.
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SIMULATOR_URL", "SIMULATOR_MOUNT")
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str  # http://127.0.0.1:PORT
+    sqlite_path: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(sqlite_path: Path, port: int, extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env.update(
+        SECRET_KEY="e2e-only-secret-key",
+        DEBUG="1",
+        SQLITE_PATH=str(sqlite_path),
+        PORT=str(port),
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running_app(workdir: Path, *, env: Mapping[str, str] | None = None) -> Iterator[RunningApp]:
+    """Migrate a fresh database in `workdir` and serve the app until the block ends.
+
+    `env` adds or overrides environment variables of the app process (e.g. the weather
+    API's URLs)."""
+    port = free_port()
+    sqlite_path = workdir / "db.sqlite3"
+    process_env = server_env(sqlite_path, port, env or {})
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
+    done = subprocess.run(
+        migrate, cwd=REPO, env=process_env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
+    log = workdir / "server.log"
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [*command, "config.asgi:application"],
+            cwd=REPO,
+            env=process_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{base}/accounts/login/", process, log)
+        yield RunningApp(base, sqlite_path, log)
+    finally:
+        _stop(process)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the app was not ready within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
