@@ -71,8 +71,15 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self._beat = loop.call_later(settings.WS_HEARTBEAT_SECONDS, self._heartbeat)
 
     def _heartbeat(self) -> None:
-        self._beat_task = asyncio.ensure_future(self._frame("heartbeat", None, {}))
+        self._beat_task = asyncio.ensure_future(self._beat())
         self._schedule_heartbeat()
+
+    async def _beat(self) -> None:
+        await self._frame("heartbeat", None, {})
+        if get_engine().distributed:
+            # Group membership lives in Redis: renewing it lets a restarted Redis (which
+            # forgot every group) reach this socket again within one heartbeat.
+            await self._join_thread_group()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")

@@ -17,10 +17,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+from redis.exceptions import RedisError
 
-from chat.engine import get_engine
+from chat.engine import distributed, get_engine
+from chat.models import Run
 
 logger = logging.getLogger("chat.worker")
+
+
+async def _check() -> None:
+    try:
+        await distributed.redis().ping()
+        await Run.objects.aexists()
+    except (RedisError, OSError, DatabaseError) as exc:
+        raise CommandError(f"not ready: {exc}") from exc
 
 
 class Command(BaseCommand):
@@ -33,10 +44,19 @@ class Command(BaseCommand):
             default=None,
             help="on SIGTERM, seconds to wait for runs in progress (default: until they end)",
         )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="only check that Redis and the database answer (exit status 0), then exit",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.REDIS_URL:
             raise CommandError("run_worker needs REDIS_URL: runs reach workers through Redis")
+        if options["check"]:
+            asyncio.run(_check())
+            self.stdout.write("ok: Redis and the database answer")
+            return
         asyncio.run(self._serve(options["grace"]))
 
     async def _serve(self, grace: float | None) -> None:
