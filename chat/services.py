@@ -68,11 +68,8 @@ def thread_rename(*, thread: Thread, title: str) -> Thread:
 
 
 def thread_delete(*, thread: Thread) -> None:
-    """Delete the thread with its messages and runs.
-
-    Local only for now; deleting the upstream copy (when `upstream_thread_id` is set) and
-    cancelling a still-active run belong here once the engine offers them.
-    """
+    """Delete the thread with its messages and runs (the caller stops an active run first,
+    and deletes the upstream copy: `RunEngine.delete_upstream_thread`)."""
     thread.delete()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistants_proxy.client import AssistantsClient
+from assistants_proxy.errors import HTTPStatusError
 from assistants_proxy.upstreams.base import RunRequest, RunStream
 
 
@@ -35,6 +36,13 @@ class AssistantsUpstream:
 
     async def cancel_run(self, *, thread_id: str, run_id: str) -> None:
         await self.client.cancel_run(thread_id, run_id)
+
+    async def delete_thread(self, *, thread_id: str) -> None:
+        try:
+            await self.client.delete_thread(thread_id)
+        except HTTPStatusError as exc:
+            if exc.status_code != 404:  # already gone is what deleting it was for
+                raise
 
     async def final_state(
         self, *, thread_id: str, run_id: str

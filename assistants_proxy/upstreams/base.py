@@ -68,6 +68,10 @@ class Upstream(Protocol):
 
     async def cancel_run(self, *, thread_id: str, run_id: str) -> None: ...
 
+    async def delete_thread(self, *, thread_id: str) -> None:
+        """Delete the upstream's copy of a conversation, where it keeps one."""
+        ...
+
     async def final_state(
         self, *, thread_id: str, run_id: str
     ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...

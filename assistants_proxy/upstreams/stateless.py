@@ -60,6 +60,9 @@ class StatelessUpstream:
         else:
             self.runs.drop(run_id)
 
+    async def delete_thread(self, *, thread_id: str) -> None:
+        """Nothing to delete: the conversation lives in the caller's database."""
+
     async def final_state(
         self, *, thread_id: str, run_id: str
     ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:

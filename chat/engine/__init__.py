@@ -27,10 +27,12 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from assistants_proxy.errors import AssistantsError
+from assistants_proxy.upstreams import make_upstream
 from chat.engine import distributed, store
 from chat.engine.execution import RunExecution
+from chat.engine.http import upstream_client
 from chat.engine.runlog import Hub
-from chat.models import Run
+from chat.models import Assistant, Run
 
 if TYPE_CHECKING:
     from chat.engine.worker import RunHost
@@ -49,6 +51,7 @@ class RunEngine:
         self.tasks: dict[int, asyncio.Task[None]] = {}
         # Runs handed on but not executing yet (claiming a lease, or queueing for a worker).
         self._launching: dict[int, asyncio.Task[object]] = {}
+        self._background: set[asyncio.Task[None]] = set()
         # A `manage.py run_worker` process executes what it takes from the queue.
         self.is_worker = False
         self._hosts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RunHost] = (
@@ -135,6 +138,28 @@ class RunEngine:
         else:
             asyncio.get_running_loop().call_later(CANCEL_GRACE_SECONDS, self._cut, run_id)
         return True
+
+    def delete_upstream_thread(self, assistant: Assistant, upstream_thread_id: str) -> None:
+        """Delete a deleted thread's upstream copy, in the background (best effort: the
+        thread is gone here whatever the upstream answers)."""
+
+        async def delete() -> None:
+            async with upstream_client() as http:
+                upstream = make_upstream(
+                    assistant.protocol,
+                    http,
+                    base_url=assistant.resolved_base_url(),
+                    api_key=assistant.api_key(),
+                    max_retries=settings.UPSTREAM_MAX_RETRIES,
+                )
+                try:
+                    await upstream.delete_thread(thread_id=upstream_thread_id)
+                except AssistantsError as exc:
+                    logger.warning("upstream thread %s not deleted: %s", upstream_thread_id, exc)
+
+        task = asyncio.get_running_loop().create_task(delete(), context=contextvars.Context())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _cancel_elsewhere(self, run_id: int) -> bool:
         """The run is executed by another process, or waits in the queue for a worker."""

@@ -36,7 +36,8 @@ async def _thread_create(request: HttpRequest) -> HttpResponse:
     # and query here comes before the reply's first token.
     thread, run, context = await sync_to_async(create)()
     get_engine().launch(run.pk, context=context)
-    return JsonResponse({"thread": thread_json(thread), "run": run_json(run)}, status=201)
+    body = {"thread": thread_json(thread), "assistant": assistant_json(thread.assistant)}
+    return JsonResponse({**body, "run": run_json(run)}, status=201)
 
 
 def _thread_list(request: HttpRequest) -> HttpResponse:
@@ -49,6 +50,7 @@ def _thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
     return JsonResponse(
         {
             "thread": thread_json(detail.thread),
+            "assistant": assistant_json(detail.thread.assistant),
             "messages": [message_json(message) for message in detail.messages],
             "runs": [run_json(run) for run in detail.runs],
         }
@@ -62,10 +64,22 @@ def _thread_rename(request: HttpRequest, thread_id: int) -> HttpResponse:
     return JsonResponse({"thread": thread_json(thread)})
 
 
-def _thread_delete(request: HttpRequest, thread_id: int) -> HttpResponse:
-    thread = selectors.thread_get(user=request.user, thread_id=thread_id)
-    services.thread_delete(thread=thread)
+async def _thread_delete(request: HttpRequest, thread_id: int) -> HttpResponse:
+    thread, active = await sync_to_async(_thread_and_active_run)(request, thread_id)
+    if active is not None:
+        # Stop the reply first: deleting its thread must not leave it streaming upstream.
+        await get_engine().cancel(active)
+    await sync_to_async(services.thread_delete)(thread=thread)
+    if thread.upstream_thread_id:
+        get_engine().delete_upstream_thread(thread.assistant, thread.upstream_thread_id)
     return HttpResponse(status=204)
+
+
+def _thread_and_active_run(request: HttpRequest, thread_id: int) -> tuple[Thread, int | None]:
+    thread = selectors.thread_get(user=request.user, thread_id=thread_id)
+    thread.assistant  # noqa: B018 - loaded here: the async caller cannot load it lazily
+    active = thread.runs.filter(status__in=Run.ACTIVE_STATUSES).values_list("pk", flat=True)
+    return thread, active.first()
 
 
 async def _message_create(request: HttpRequest, thread_id: int) -> HttpResponse:
