@@ -46,7 +46,11 @@ def thread_get(*, user: AnyUser, thread_id: int) -> Thread:
 
 
 def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
-    thread = thread_get(user=user, thread_id=thread_id)
+    try:
+        # With its assistant: the page shows which one answers in this thread.
+        thread = Thread.objects.select_related("assistant").get(pk=thread_id, owner_id=user.pk)
+    except Thread.DoesNotExist:
+        raise NotFound("No such thread.") from None
     return ThreadDetail(
         thread=thread,
         messages=list(thread.messages.order_by("created_at", "pk")),

@@ -61,7 +61,12 @@ async function request(method, path, body) {
 export const api = {
   listThreads: () => request("GET", "/api/threads/"),
   getThread: (id) => request("GET", `/api/threads/${id}/`),
-  createThread: (content) => request("POST", "/api/threads/", { content }),
+  // assistantId null: the server's default assistant.
+  createThread: (content, assistantId = null) => {
+    const body = assistantId === null ? { content } : { content, assistant_id: assistantId };
+    return request("POST", "/api/threads/", body);
+  },
+  listAssistants: () => request("GET", "/api/assistants/"),
   sendMessage: (id, content) => request("POST", `/api/threads/${id}/messages/`, { content }),
   cancelRun: (id, runId) => request("POST", `/api/threads/${id}/runs/${runId}/cancel/`),
   renameThread: (id, title) => request("PATCH", `/api/threads/${id}/`, { title }),

@@ -2,6 +2,7 @@
 // the open thread live. Routing is /, /t/<id>/ with history.pushState (no page reloads).
 
 import { api } from "./api.js";
+import { AssistantPicker } from "./assistants.js";
 import { ThreadSocket } from "./socket.js";
 import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
@@ -38,6 +39,11 @@ class ChatApp {
       onRunEnd: (reply) => this.runEnded(reply),
       onActivity: () => this.updateControls(),
     });
+    this.assistants = new AssistantPicker({
+      bar: $("assistant-bar"),
+      select: $("assistant-picker"),
+      current: $("thread-assistant"),
+    });
     this.sidebar = new Sidebar({
       app: $("app"),
       onOpen: (id) => this.navigate(id),
@@ -58,6 +64,7 @@ class ChatApp {
     document.addEventListener("keydown", (event) => this.globalKey(event));
     window.addEventListener("popstate", () => this.openThread(threadIdFromPath(location.pathname)));
     this.sidebar.load(this.threadId);
+    this.assistants.load();
     this.openThread(this.threadId);
   }
 
@@ -80,11 +87,13 @@ class ChatApp {
     this.showComposerError(null);
     this.setTitle(null);
     this.updateControls();
-    if (threadId === null) return;
+    if (threadId === null) return this.assistants.showNewChat();
+    this.assistants.showThread(null);
     try {
       const payload = await api.getThread(threadId);
       if (token !== this.loadToken) return;
       this.setTitle(payload.thread?.title);
+      this.assistants.showThread(payload.assistant, payload.thread?.assistant_id);
       this.view.loadHistory(payload, { initial: true });
       this.openSocket(threadId);
     } catch (error) {
@@ -100,6 +109,7 @@ class ChatApp {
       this.threadId = null;
       this.sidebar.setCurrent(null);
       history.replaceState({ threadId: null }, "", "/");
+      this.assistants.showNewChat();
     }
     this.showComposerError(error.message);
   }
@@ -224,6 +234,7 @@ class ChatApp {
     this.sendButton.hidden = active;
     this.stopButton.hidden = !active;
     this.sendButton.disabled = this.sending || !this.input.value.trim();
+    this.assistants.setDisabled(this.sending);
     $("messages").setAttribute("aria-busy", String(active));
   }
 
@@ -250,12 +261,13 @@ class ChatApp {
 
   async createThread(text) {
     const token = this.loadToken;
-    const { thread, run } = await api.createThread(text);
+    const { thread, run, assistant } = await api.createThread(text, this.assistants.selectedId());
     if (token === this.loadToken) {
       // Become this thread without reloading: the pending message stays on screen.
       this.threadId = thread.id;
       history.pushState({ threadId: thread.id }, "", `/t/${thread.id}/`);
       this.setTitle(thread.title);
+      this.assistants.showThread(assistant, thread.assistant_id);
       this.sidebar.add(thread);
       this.sidebar.setCurrent(thread.id);
       this.openSocket(thread.id);
@@ -272,6 +284,11 @@ class ChatApp {
   sendFailed(pending, text, error) {
     this.view.failPending(pending);
     if (error.status === 401) return this.toLogin();
+    if (error.code === "unknown_assistant") {
+      // Removed since the list was loaded: offer the current list and say so.
+      this.assistants.load();
+      error = { message: "That assistant is no longer available. Pick another one and send again." };
+    }
     // Give the text back so the user can retry without typing it again.
     if (!this.input.value) {
       this.input.value = text;

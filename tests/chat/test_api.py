@@ -50,11 +50,38 @@ def test_posting_a_first_message_creates_a_thread_and_launches_its_run(
 
 
 def test_a_thread_can_use_another_assistant(alice_client: Client) -> None:
-    other = Assistant.objects.create(name="Local", model="llama3")
+    other = Assistant.objects.create(name="Local", model="llama3", protocol="chat_completions")
     response = post(alice_client, "/api/threads/", {"content": "hi", "assistant_id": other.pk})
     assert response.status_code == 201
     assert response.json()["thread"]["assistant_id"] == other.pk
+    assert response.json()["assistant"] == {
+        "id": other.pk,
+        "name": "Local",
+        "model": "llama3",
+        "protocol": "chat_completions",
+        "is_default": False,
+    }
     assert response.json()["run"]["model"] == "llama3"
+    assert Thread.objects.get().assistant == other
+
+
+def test_a_null_assistant_id_means_the_default(alice_client: Client) -> None:
+    Assistant.objects.create(name="Local", model="llama3")
+    response = post(alice_client, "/api/threads/", {"content": "hi", "assistant_id": None})
+    assert response.status_code == 201
+    assert response.json()["assistant"]["is_default"] is True
+    assert response.json()["assistant"]["name"] == "Simulator"
+
+
+def test_later_messages_stay_with_the_threads_assistant(alice_client: Client) -> None:
+    other = Assistant.objects.create(name="Local", model="llama3")
+    created = post(alice_client, "/api/threads/", {"content": "hi", "assistant_id": other.pk})
+    thread_id = created.json()["thread"]["id"]
+    Run.objects.update(status="completed")
+    response = post(alice_client, f"/api/threads/{thread_id}/messages/", {"content": "more"})
+    assert response.status_code == 201
+    assert response.json()["run"]["model"] == "llama3"
+    assert Run.objects.get(pk=response.json()["run"]["id"]).assistant == other
 
 
 @pytest.mark.parametrize(
@@ -66,7 +93,12 @@ def test_a_thread_can_use_another_assistant(alice_client: Client) -> None:
         ({}, "invalid_content"),
         ({"content": 42}, "invalid_content"),
         ({"content": "hi", "assistant_id": "1"}, "invalid_assistant_id"),
+        ({"content": "hi", "assistant_id": True}, "invalid_assistant_id"),
+        ({"content": "hi", "assistant_id": 1.5}, "invalid_assistant_id"),
+        ({"content": "hi", "assistant_id": [1]}, "invalid_assistant_id"),
         ({"content": "hi", "assistant_id": 987654}, "unknown_assistant"),
+        ({"content": "hi", "assistant_id": -1}, "unknown_assistant"),
+        ({"content": "hi", "assistant_id": 2**70}, "unknown_assistant"),
         ([1, 2], "invalid_json"),
         ("just a string", "invalid_json"),
     ],
@@ -75,7 +107,9 @@ def test_bad_new_threads_are_400(alice_client: Client, engine: Any, body: Any, c
     response = post(alice_client, "/api/threads/", body)
     assert response.status_code == 400
     assert error_code(response) == code
-    assert not Thread.objects.exists()
+    error = response.json()["error"]
+    assert set(error) == {"code", "message"} and error["message"]
+    assert not Thread.objects.exists() and not Run.objects.exists()
     assert engine.launched == []
 
 
@@ -136,6 +170,13 @@ def test_the_thread_detail_has_messages_and_runs(
     assert response.status_code == 200
     body = response.json()
     assert body["thread"]["id"] == thread.pk
+    assert body["assistant"] == {
+        "id": thread.assistant_id,
+        "name": "Simulator",
+        "model": "gpt-4o",
+        "protocol": "assistants",
+        "is_default": True,
+    }
     assert [(m["role"], m["content"], m["run_id"]) for m in body["messages"]] == [
         ("user", "Hello", run.pk),
         ("assistant", "Hello! How can I assist you today?", run.pk),

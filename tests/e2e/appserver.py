@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,20 +54,20 @@ def server_env(sqlite_path: Path, port: int, extra: Mapping[str, str]) -> dict[s
 
 
 @contextmanager
-def running_app(workdir: Path, *, env: Mapping[str, str] | None = None) -> Iterator[RunningApp]:
+def running_app(
+    workdir: Path, *, env: Mapping[str, str] | None = None, setup: Sequence[str] = ()
+) -> Iterator[RunningApp]:
     """Migrate a fresh database in `workdir` and serve the app until the block ends.
 
     `env` adds or overrides environment variables of the app process (e.g. the weather
-    API's URLs)."""
+    API's URLs); `setup` is Python run with `manage.py shell -c` before the server starts
+    (e.g. to add assistants)."""
     port = free_port()
     sqlite_path = workdir / "db.sqlite3"
     process_env = server_env(sqlite_path, port, env or {})
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
-    done = subprocess.run(
-        migrate, cwd=REPO, env=process_env, capture_output=True, text=True, timeout=120
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
+    _manage(process_env, "migrate", "--noinput")
+    for code in setup:
+        _manage(process_env, "shell", "-c", code)
     log = workdir / "server.log"
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as log_file:
@@ -84,6 +84,13 @@ def running_app(workdir: Path, *, env: Mapping[str, str] | None = None) -> Itera
         yield RunningApp(base, sqlite_path, log)
     finally:
         _stop(process)
+
+
+def _manage(env: Mapping[str, str], *args: str) -> None:
+    command = [sys.executable, "manage.py", *args]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:1])} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

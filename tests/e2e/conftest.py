@@ -17,6 +17,17 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playw
 
 from tests.e2e.appserver import running_app
 
+# A second assistant beside the migration's default "Simulator": the same built-in simulator
+# spoken to over Chat Completions, so that picking an assistant changes what answers.
+CHAT_ASSISTANT = """
+from chat.models import Assistant
+Assistant.objects.create(
+    name="Chat simulator", protocol="chat_completions", model="sim-chat",
+    instructions="You are a very useful assistant.",
+    tools=Assistant.objects.get(is_default=True).tools,
+)
+"""
+
 
 def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -33,7 +44,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL (``http://127.0.0.1:PORT``) of the real app served by daphne."""
     if not shutil.which(chromium_path()):
         _missing(f"Chromium not found at {chromium_path()} (set CHROMIUM_PATH)")
-    with running_app(tmp_path_factory.mktemp("e2e-app")) as app:
+    workdir = tmp_path_factory.mktemp("e2e-app")
+    with running_app(workdir, setup=[CHAT_ASSISTANT]) as app:
         yield app.url
 
 

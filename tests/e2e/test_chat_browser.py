@@ -9,9 +9,11 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from typing import Any
+from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 pytestmark = pytest.mark.browser
 
@@ -253,3 +255,57 @@ def test_markup_in_messages_never_runs(page: Page, page_errors: list[str]) -> No
     assert page.evaluate("window.__pwned ?? null") is None
     assert page.locator("#messages img, #messages script, #messages iframe").count() == 0
     assert page_errors == []
+
+
+def test_the_user_picks_the_assistant_of_a_new_chat(page: Page, page_errors: list[str]) -> None:
+    sign_up(page)
+    picker = page.locator("#assistant-picker")
+    expect(picker).to_be_visible()
+    expect(picker.locator("option")).to_have_text(
+        ["Simulator · gpt-4o", "Chat simulator · sim-chat"]
+    )
+    assert selected_label(picker) == "Simulator · gpt-4o"  # the default
+    expect(page.locator("#thread-assistant")).to_be_hidden()
+
+    picker.select_option(label="Chat simulator · sim-chat")
+    send(page, "Hello")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
+    assert reply_text(page) == GREETING_REPLY
+    # The thread is now this assistant's: shown, no longer pickable, and so after a reload.
+    expect(picker).to_be_hidden()
+    expect(page.locator("#thread-assistant")).to_have_text("Chat simulator · sim-chat")
+    thread = thread_from_api(page)
+    assert thread["assistant"]["name"] == "Chat simulator"
+    assert thread["runs"][0]["model"] == "sim-chat"
+    page.reload()
+    expect(page.locator("#thread-assistant")).to_have_text("Chat simulator · sim-chat")
+    expect(picker).to_be_hidden()
+
+    # A new chat offers the picker again; the default assistant answers that one.
+    first_path = urlparse(page.url).path
+    page.click("#new-chat")
+    expect(picker).to_be_visible()
+    expect(page.locator("#thread-assistant")).to_be_hidden()
+    picker.select_option(label="Simulator · gpt-4o")
+    send(page, "Hi")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
+    expect(page.locator("#thread-assistant")).to_have_text("Simulator · gpt-4o")
+    assert thread_from_api(page)["assistant"]["name"] == "Simulator"
+
+    # Back in the first chat (through the sidebar), its own assistant is shown.
+    page.locator(f'.thread-link[href="{first_path}"]').click()
+    expect(page.locator("#thread-assistant")).to_have_text("Chat simulator · sim-chat")
+    assert page_errors == []
+
+
+def selected_label(select: Locator) -> str:
+    return str(select.evaluate("(select) => select.selectedOptions[0]?.textContent ?? ''"))
+
+
+def thread_from_api(page: Page) -> dict[str, Any]:
+    """The open thread as GET /api/threads/<id>/ answers it, fetched with the page's session."""
+    match = re.search(r"/t/(\d+)/$", page.url)
+    assert match, page.url
+    response = page.request.get(f"/api/threads/{match.group(1)}/")
+    assert response.ok, response.text()
+    return dict(response.json())
