@@ -71,10 +71,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self._beat = loop.call_later(settings.WS_HEARTBEAT_SECONDS, self._heartbeat)
 
     def _heartbeat(self) -> None:
-        self._beat_task = asyncio.ensure_future(self._beat())
+        self._beat_task = asyncio.ensure_future(self._send_heartbeat())
         self._schedule_heartbeat()
 
-    async def _beat(self) -> None:
+    async def _send_heartbeat(self) -> None:
         await self._frame("heartbeat", None, {})
         if get_engine().distributed:
             # Group membership lives in Redis: renewing it lets a restarted Redis (which
