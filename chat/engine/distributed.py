@@ -119,8 +119,8 @@ async def notify(thread_id: int, message: dict[str, Any]) -> None:
 
 async def last_seq(run_id: int) -> int | None:
     """The seq of the last frame in the run's stream; None when there is no stream."""
-    entries = await redis().xrevrange(log_key(run_id), count=1)
-    return _seq(entries[0][0]) if entries else None
+    entries: list[Any] = await redis().xrevrange(log_key(run_id), count=1)
+    return _seq(str(entries[0][0])) if entries else None
 
 
 def _seq(entry_id: str) -> int:
@@ -253,11 +253,15 @@ class StreamTail:
     async def _run(self) -> None:
         backoff = 0.05
         while self.watched:
-            streams = {log_key(run_id): f"0-{log.last_seq}" for run_id, log in self.watched.items()}
+            streams: dict[Any, Any] = {
+                log_key(run_id): f"0-{log.last_seq}" for run_id, log in self.watched.items()
+            }
             streams[self._wake_key] = self._wake_id
             self._reading = True
             try:
-                replies = await blocking_redis().xread(streams, count=1000, block=READ_BLOCK_MS)
+                replies: Any = await blocking_redis().xread(
+                    streams, count=1000, block=READ_BLOCK_MS
+                )
                 backoff = 0.05
             except (RedisError, OSError) as exc:
                 logger.warning("stream tail: Redis read failed (%s); retrying", exc)

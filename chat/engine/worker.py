@@ -249,7 +249,7 @@ def _final_frames(run_id: int) -> list[str]:
     """The frames that end a run settled without its stream: each reply's final text, then
     the run's end, as the browser protocol has them (seq is filled in when appended)."""
     run = Run.objects.get(pk=run_id)
-    frames = []
+    frames: list[tuple[str, dict[str, Any]]] = []
     for message in run.messages.filter(role=Message.Role.ASSISTANT).order_by("pk"):
         data = {
             "id": message.upstream_message_id or f"msg_local_{message.pk}",
