@@ -119,7 +119,7 @@ async def notify(thread_id: int, message: dict[str, Any]) -> None:
 
 async def last_seq(run_id: int) -> int | None:
     """The seq of the last frame in the run's stream; None when there is no stream."""
-    entries: list[Any] = await redis().xrevrange(log_key(run_id), count=1)
+    entries: Any = await redis().xrevrange(log_key(run_id), count=1)
     return _seq(str(entries[0][0])) if entries else None
 
 
