@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from chat.errors import InvalidInput, NotFound
-from chat.models import Assistant, Message, Run, Thread
+from chat.models import Assistant, Message, Run, RunStep, Thread
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -54,7 +54,12 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
     return ThreadDetail(
         thread=thread,
         messages=list(thread.messages.order_by("created_at", "pk")),
-        runs=list(thread.runs.order_by("created_at", "pk")),
+        # Each run's steps (tool calls, usage) in the order they happened, in one query.
+        runs=list(
+            thread.runs.order_by("created_at", "pk").prefetch_related(
+                Prefetch("steps", queryset=RunStep.objects.order_by("created_at", "pk"))
+            )
+        ),
     )
 
 

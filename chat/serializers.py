@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chat.models import Assistant, Message, Run, Thread
+from chat.models import Assistant, Message, Run, RunStep, Thread
 
 
 def thread_json(thread: Thread) -> dict[str, Any]:
@@ -29,7 +30,19 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def run_json(run: Run) -> dict[str, Any]:
+def run_json(
+    run: Run, *, steps: Iterable[RunStep] | None = None, messages: Iterable[Message] = ()
+) -> dict[str, Any]:
+    """A run; with `steps` (the thread detail), also its steps, whose message ids are then
+    this server's ids of `messages`."""
+    body = _run_fields(run)
+    if steps is not None:
+        message_ids = {m.upstream_message_id: m.pk for m in messages if m.upstream_message_id}
+        body["steps"] = [step_json(step, message_ids=message_ids) for step in steps]
+    return body
+
+
+def _run_fields(run: Run) -> dict[str, Any]:
     return {
         "id": run.pk,
         "thread_id": run.thread_id,
@@ -57,3 +70,36 @@ def assistant_json(assistant: Assistant) -> dict[str, Any]:
         "protocol": assistant.protocol,
         "is_default": assistant.is_default,
     }
+
+
+def step_json(step: RunStep, *, message_ids: Mapping[str, int]) -> dict[str, Any]:
+    """A run step in the Assistants v2 shape, as stored when its run ended."""
+    return {
+        "id": step.pk,
+        "type": step.type,
+        "status": step.status,
+        "step_details": _step_details(step, message_ids),
+        "usage": _step_usage(step.usage),
+        "created_at": step.created_at,
+    }
+
+
+def _step_details(step: RunStep, message_ids: Mapping[str, int]) -> dict[str, Any]:
+    details = step.step_details if isinstance(step.step_details, dict) else {}
+    if step.type == RunStep.Type.MESSAGE_CREATION:
+        # The upstream's message id becomes ours (null if that message was never stored).
+        upstream_id = (details.get("message_creation") or {}).get("message_id") or ""
+        return {
+            "type": "message_creation",
+            "message_creation": {"message_id": message_ids.get(upstream_id)},
+        }
+    calls = details.get("tool_calls")
+    return {"type": "tool_calls", "tool_calls": calls if isinstance(calls, list) else []}
+
+
+def _step_usage(usage: Any) -> dict[str, int] | None:
+    # Stored as the upstream reported it (detail objects included); the API keeps the counts.
+    if not isinstance(usage, dict):
+        return None
+    keys = ("prompt_tokens", "completion_tokens", "total_tokens")
+    return {key: int(usage.get(key) or 0) for key in keys}

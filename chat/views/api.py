@@ -52,7 +52,10 @@ def _thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
             "thread": thread_json(detail.thread),
             "assistant": assistant_json(detail.thread.assistant),
             "messages": [message_json(message) for message in detail.messages],
-            "runs": [run_json(run) for run in detail.runs],
+            "runs": [
+                run_json(run, steps=run.steps.all(), messages=detail.messages)
+                for run in detail.runs
+            ],
         }
     )
 

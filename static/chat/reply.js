@@ -29,13 +29,42 @@ const NOTICES = {
   expired: "The run expired before the reply was finished.",
 };
 
-// One run of text from one assistant message; `parts` are its content parts by index.
+// One assistant message: its text (`parts` are its content parts by index), and what its
+// metadata says: a reasoning summary (shown collapsed, before the text) or a refusal.
 class TextBlock {
   constructor(key) {
     this.key = key;
     this.parts = [];
-    this.el = el("div", { class: "md", dataset: { part: "text" } });
+    this.md = el("div", { class: "md", dataset: { part: "text" } });
+    this.el = el("div", { class: "msg-part" }, this.md);
     this.dirty = false;
+    this.reasoning = null;
+  }
+
+  // Reasoning and refusals arrive only in message metadata (docs/upstreams.md): the summary on
+  // `created` or `completed`, the refusal flag on `completed`.
+  applyMetadata(metadata) {
+    if (typeof metadata?.reasoning_summary === "string" && metadata.reasoning_summary) {
+      this.showReasoning(metadata.reasoning_summary);
+    }
+    if (metadata?.refusal === true && this.el.dataset.refusal !== "true") {
+      this.el.dataset.refusal = "true";
+      this.el.prepend(el("p", { class: "refusal-label", text: "The assistant declined this request." }));
+    }
+  }
+
+  showReasoning(text) {
+    if (!this.reasoning) {
+      this.reasoningText = el("div", { class: "reasoning-text" });
+      this.reasoning = el(
+        "details",
+        { class: "reasoning", dataset: { part: "reasoning" } },
+        el("summary", { text: "Reasoning" }),
+        this.reasoningText,
+      );
+      this.el.prepend(this.reasoning);
+    }
+    this.reasoningText.textContent = text; // plain text: it is the model's, like the reply
   }
 
   get text() {
@@ -144,9 +173,12 @@ export class ReplyView {
       for (const part of message.delta?.content ?? []) {
         if (part.type === "text" && part.text?.value) block.append(part.index ?? 0, part.text.value);
       }
-    } else if (Array.isArray(message.content) && message.content.length) {
+    } else {
+      block.applyMetadata(message.metadata);
       // created/completed/incomplete carry the whole message: trust it over our sum of deltas.
-      block.setText(contentText(message.content));
+      if (Array.isArray(message.content) && message.content.length) {
+        block.setText(contentText(message.content));
+      }
     }
     this.scheduleRender();
   }
@@ -165,15 +197,15 @@ export class ReplyView {
 
   // ---- history (GET /api/threads/<id>/) ---------------------------------------------------
 
-  // `messages` are this run's assistant messages from the database. Text blocks are replaced
-  // in order; tool blocks seen live are kept, since the database is the source of the text.
+  // `messages` are this run's assistant messages from the database, `run.steps` its steps
+  // (stored when the run ended). Blocks already shown (live) are updated in order, text blocks
+  // with messages and tool blocks with tool steps, so nothing is shown twice.
   loadHistory(run, messages) {
     // A stored state older than what this tab saw live (the run ended here, the database
     // answer was already on its way) must not bring the run back to life.
     if (this.live && !this.active && ACTIVE_STATUSES.has(run.status)) return;
     this.fromHistory = this.fromHistory || this.blocks.length === 0;
-    if (Array.isArray(run.steps)) this.loadSteps(run.steps);
-    this.loadTexts(messages);
+    this.loadParts(storedParts(run, messages));
     this.setStatus(run.status ?? this.status);
     this.model = run.model ?? this.model;
     this.setUsage(run.usage ?? null);
@@ -182,20 +214,27 @@ export class ReplyView {
     this.renderNow(true);
   }
 
-  loadTexts(messages) {
+  loadParts({ parts, ordered }) {
     const texts = this.blocks.filter((block) => block instanceof TextBlock);
-    messages.forEach((message, i) => {
-      const block = texts[i] ?? this.textBlock(`db-${message.id}`);
-      block.setText(contentText(message.content));
+    const tools = this.blocks.filter((block) => block instanceof ToolStepView);
+    let textIndex = 0;
+    let toolIndex = 0;
+    const placed = parts.map(({ message, step }) => {
+      if (message) {
+        const block = texts[textIndex++] ?? this.textBlock(`db-${message.id}`);
+        block.setText(contentText(message.content));
+        return block;
+      }
+      const block = tools[toolIndex++] ?? this.toolStep(`db-${step.id}`);
+      block.applySnapshot(step);
+      return block;
     });
     // Blocks with no stored counterpart (a message the server never persisted) are dropped.
-    for (const stale of texts.slice(messages.length)) this.removeBlock(stale);
-  }
-
-  loadSteps(steps) {
-    for (const step of steps) {
-      if (step.step_details?.type === "tool_calls") this.toolStep(step.id).applySnapshot(step);
-    }
+    for (const stale of texts.slice(textIndex)) this.removeBlock(stale);
+    if (!ordered) return; // no steps stored (yet): tool blocks seen live stay as they are
+    for (const stale of tools.slice(toolIndex)) this.removeBlock(stale);
+    this.blocks = placed;
+    this.body.append(...placed.map((block) => block.el)); // moves them into the stored order
   }
 
   // ---- blocks -----------------------------------------------------------------------------
@@ -242,7 +281,7 @@ export class ReplyView {
     }
     for (const block of this.blocks) {
       if (block instanceof TextBlock) {
-        if (block.dirty || final) renderMarkdownInto(block.el, block.text, { final });
+        if (block.dirty || final) renderMarkdownInto(block.md, block.text, { final });
         block.dirty = false;
       } else {
         block.render();
@@ -316,4 +355,29 @@ export class ReplyView {
     const message = error.message || "Something went wrong while writing this reply.";
     this.errorBox.textContent = error.code ? `${message} (${error.code})` : message;
   }
+}
+
+// A stored run as the ordered parts of its reply: `{message}` and `{step}` (tool calls). With
+// steps (a run that ended), their order is the reply's, and a message_creation step stands for
+// the message it wrote; without (a run still going, or stored before steps were kept), only
+// the messages, in order.
+function storedParts(run, messages) {
+  const steps = Array.isArray(run.steps) ? run.steps : [];
+  const byId = new Map(messages.map((message) => [String(message.id), message]));
+  const used = new Set();
+  const parts = [];
+  for (const step of steps) {
+    const details = step.step_details ?? {};
+    if (details.type === "tool_calls") {
+      parts.push({ step });
+      continue;
+    }
+    const message = byId.get(String(details.message_creation?.message_id));
+    if (message && !used.has(message)) {
+      used.add(message);
+      parts.push({ message });
+    }
+  }
+  for (const message of messages) if (!used.has(message)) parts.push({ message });
+  return { parts, ordered: steps.length > 0 };
 }

@@ -2,7 +2,7 @@
 // collapsible block. Step events carry either whole tool_calls (step created/completed) or
 // pieces of them (step.delta: argument and code fragments), which are merged here.
 
-import { el, highlightCode, prettyJson } from "./render.js";
+import { el, highlightCode, prettyJson, usageText } from "./render.js";
 
 // Fold one tool_calls delta into the accumulated call (same `index`).
 export function mergeToolCall(target, delta) {
@@ -43,8 +43,12 @@ export class ToolStepView {
 
   applySnapshot(step) {
     const calls = step.step_details?.tool_calls;
-    if (Array.isArray(calls)) this.calls = calls.map((call) => structuredClone(call));
+    // An empty list (a step just created) must not wipe calls that deltas already built.
+    if (Array.isArray(calls) && (calls.length || !this.calls.length)) {
+      this.calls = calls.map((call) => structuredClone(call));
+    }
     if (step.status) this.status = step.status;
+    if (step.usage) this.usage = step.usage;
   }
 
   applyDelta(delta) {
@@ -56,6 +60,8 @@ export class ToolStepView {
 
   render() {
     this.el.dataset.status = this.status;
+    const usage = usageText(this.usage);
+    if (usage) this.el.title = `This step: ${usage}`;
     this.calls.forEach((call, index) => {
       if (!call) return;
       if (!this.callViews[index]) {

@@ -17,15 +17,19 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playw
 
 from tests.e2e.appserver import running_app
 
-# A second assistant beside the migration's default "Simulator": the same built-in simulator
-# spoken to over Chat Completions, so that picking an assistant changes what answers.
-CHAT_ASSISTANT = """
+# Assistants beside the migration's default "Simulator" (Assistants API): the same built-in
+# simulator spoken to over Chat Completions and over the Responses API, so that picking an
+# assistant changes what answers, and the stateless protocols' reasoning and refusals show.
+MORE_ASSISTANTS = """
 from chat.models import Assistant
-Assistant.objects.create(
-    name="Chat simulator", protocol="chat_completions", model="sim-chat",
-    instructions="You are a very useful assistant.",
-    tools=Assistant.objects.get(is_default=True).tools,
-)
+seed = Assistant.objects.get(is_default=True)
+for name, protocol, model in [
+    ("Chat simulator", "chat_completions", "sim-chat"),
+    ("Responses simulator", "responses", "sim-responses"),
+]:
+    Assistant.objects.create(
+        name=name, protocol=protocol, model=model, instructions=seed.instructions, tools=seed.tools
+    )
 """
 
 
@@ -45,7 +49,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not shutil.which(chromium_path()):
         _missing(f"Chromium not found at {chromium_path()} (set CHROMIUM_PATH)")
     workdir = tmp_path_factory.mktemp("e2e-app")
-    with running_app(workdir, setup=[CHAT_ASSISTANT]) as app:
+    with running_app(workdir, setup=[MORE_ASSISTANTS]) as app:
         yield app.url
 
 

@@ -262,7 +262,7 @@ def test_the_user_picks_the_assistant_of_a_new_chat(page: Page, page_errors: lis
     picker = page.locator("#assistant-picker")
     expect(picker).to_be_visible()
     expect(picker.locator("option")).to_have_text(
-        ["Simulator · gpt-4o", "Chat simulator · sim-chat"]
+        ["Simulator · gpt-4o", "Chat simulator · sim-chat", "Responses simulator · sim-responses"]
     )
     assert selected_label(picker) == "Simulator · gpt-4o"  # the default
     expect(page.locator("#thread-assistant")).to_be_hidden()
@@ -309,3 +309,53 @@ def thread_from_api(page: Page) -> dict[str, Any]:
     response = page.request.get(f"/api/threads/{match.group(1)}/")
     assert response.ok, response.text()
     return dict(response.json())
+
+
+def start_chat_with(page: Page, assistant: str, text: str) -> None:
+    page.click("#new-chat")
+    page.locator("#assistant-picker").select_option(label=assistant)
+    send(page, text)
+
+
+def test_a_reasoning_summary_is_shown_collapsed_before_the_answer(
+    page: Page, page_errors: list[str]
+) -> None:
+    sign_up(page)
+    start_chat_with(
+        page, "Responses simulator · sim-responses", "/sim reasoning tokens=40 Hi there"
+    )
+    reply = page.locator(f"{REPLY}[data-status=completed]")
+    expect(reply).to_have_count(1)
+    reasoning = reply.locator("details.reasoning")
+    expect(reasoning).to_have_count(1)
+    expect(reasoning).not_to_have_attribute("open", "")
+    expect(reasoning.locator(".reasoning-text")).to_be_hidden()  # collapsed
+    expect(reasoning.locator("summary")).to_have_text("Reasoning")
+    # It sits before the answer, and opens on a click.
+    part = reply.locator(".msg-part")
+    assert part.evaluate("(p) => p.firstElementChild.matches('details.reasoning')")
+    expect(part.locator(".md[data-part=text]")).not_to_be_empty()
+    reasoning.locator("summary").click()
+    expect(reasoning.locator(".reasoning-text")).to_have_text(
+        "The user wrote to me; I will answer briefly and clearly."
+    )
+    expect(reasoning.locator(".reasoning-text")).to_be_visible()
+    assert page_errors == []
+
+
+def test_a_refusal_is_shown_as_one(page: Page, page_errors: list[str]) -> None:
+    sign_up(page)
+    start_chat_with(page, "Chat simulator · sim-chat", "/sim refuse Help me with something bad")
+    reply = page.locator(f"{REPLY}[data-status=completed]")
+    expect(reply).to_have_count(1)
+    refusal = reply.locator(".msg-part[data-refusal=true]")
+    expect(refusal).to_have_count(1)
+    expect(refusal.locator(".refusal-label")).to_have_text("The assistant declined this request.")
+    expect(refusal.locator(".md")).to_have_text("I'm sorry, I can't assist with that request.")
+
+    # An ordinary answer from the same assistant is not marked.
+    send(page, "Hello")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2)
+    expect(page.locator(REPLY).nth(1).locator(".msg-part[data-refusal]")).to_have_count(0)
+    expect(page.locator(REPLY).nth(1).locator("details.reasoning")).to_have_count(0)
+    assert page_errors == []
