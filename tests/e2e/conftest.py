@@ -8,9 +8,15 @@ HTTP and WebSocket.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
@@ -43,13 +49,73 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+# What the fake Open-Meteo answers: one known place, and its current weather.
+PARIS = {"name": "Paris", "country": "France", "latitude": 48.85341, "longitude": 2.3488}
+PARIS_NOW = {"temperature_2m": 18.5, "weather_code": 2, "wind_speed_10m": 11.2}
+
+
+@dataclass
+class WeatherApi:
+    """A stand-in for Open-Meteo's geocoding and forecast APIs (the one third-party web API
+    the app calls), on a loopback port; `requests` records each request's path and query."""
+
+    url: str
+    requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
+
+
+class _WeatherHandler(BaseHTTPRequestHandler):
+    api: WeatherApi
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        self.api.requests.append((url.path, query))
+        if url.path == "/v1/search":
+            # Open-Meteo leaves "results" out when nothing matches.
+            found = query.get("name") == [PARIS["name"]]
+            self._json(200, {"results": [PARIS], "generationtime_ms": 0.5} if found else {})
+        elif url.path == "/v1/forecast":
+            self._json(200, {"latitude": PARIS["latitude"], "current": PARIS_NOW})
+        else:
+            self._json(404, {"error": True, "reason": "Not Found"})
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # the test reads `requests`; stderr stays quiet
+
+
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT``) of the real app served by daphne."""
+def weather_api() -> Iterator[WeatherApi]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _WeatherHandler)
+    api = WeatherApi(f"http://127.0.0.1:{server.server_address[1]}")
+    _WeatherHandler.api = api
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield api
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory, weather_api: WeatherApi) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of the real app served by daphne, its weather
+    tool pointed at the fake Open-Meteo."""
     if not shutil.which(chromium_path()):
         _missing(f"Chromium not found at {chromium_path()} (set CHROMIUM_PATH)")
     workdir = tmp_path_factory.mktemp("e2e-app")
-    with running_app(workdir, setup=[MORE_ASSISTANTS]) as app:
+    env = {
+        "WEATHER_GEOCODING_URL": f"{weather_api.url}/v1/search",
+        "WEATHER_FORECAST_URL": f"{weather_api.url}/v1/forecast",
+    }
+    with running_app(workdir, env=env, setup=[MORE_ASSISTANTS]) as app:
         yield app.url
 
 

@@ -7,6 +7,7 @@ The selectors used here are the UI's test contract, listed in docs/ui.md.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 from typing import Any
@@ -14,6 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
+
+from tests.e2e.conftest import WeatherApi
 
 pytestmark = pytest.mark.browser
 
@@ -358,4 +361,91 @@ def test_a_refusal_is_shown_as_one(page: Page, page_errors: list[str]) -> None:
     expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2)
     expect(page.locator(REPLY).nth(1).locator(".msg-part[data-refusal]")).to_have_count(0)
     expect(page.locator(REPLY).nth(1).locator("details.reasoning")).to_have_count(0)
+    assert page_errors == []
+
+
+def test_esc_stops_a_reply_and_it_stays_stopped_after_a_reload(
+    page: Page, page_errors: list[str]
+) -> None:
+    sign_up(page)
+    send(page, "/sim rate=8 tokens=400 Tell me about rivers")
+    reply = page.locator(REPLY)
+    expect(reply).to_have_attribute("data-streaming", "true")
+    page.wait_for_function(  # a few words in
+        "() => document.querySelector('[data-role=assistant] .md').textContent.length > 20"
+    )
+    page.keyboard.press("Escape")
+
+    expect(reply).to_have_attribute("data-status", "cancelled")
+    notice = reply.locator(".msg-notice")
+    expect(notice).to_have_text("Stopped. The reply above is incomplete.")
+    expect(page.locator("#stop-button")).to_be_hidden()
+    expect(page.locator("#announcer")).to_have_text("The reply was stopped.")
+    # The stored partial text replaces the live one once the run has ended; wait for it to
+    # settle, then it must survive a reload unchanged.
+    page.wait_for_timeout(500)
+    partial = reply_text(page)
+    assert 10 < len(partial) < 1000, partial  # some of the reply, far from all 400 tokens
+
+    page.reload()
+    reply = page.locator(REPLY)
+    expect(reply).to_have_attribute("data-status", "cancelled")
+    expect(reply.locator(".msg-notice")).to_have_text("Stopped. The reply above is incomplete.")
+    assert reply_text(page) == partial
+    thread = thread_from_api(page)
+    assert thread["runs"][0]["status"] == "cancelled"
+    [stored] = [m for m in thread["messages"] if m["role"] == "assistant"]
+    assert stored["status"] == "incomplete"
+    expect(page.locator("#send-button")).to_be_visible()
+    assert page_errors == []
+
+
+def tool_call_shown(reply: Locator) -> None:
+    """The get_weather call with its arguments and the fake API's answer, before the text."""
+    call = reply.locator(".tool-call[data-tool-type=function]")
+    expect(call).to_have_count(1)
+    expect(call.locator(".tool-name")).to_have_text("get_weather")
+    expect(call.locator(".tool-state")).to_have_text("done")
+    call.locator("summary").click()
+    arguments = json.loads(call.locator(".tool-arguments pre").inner_text())
+    assert arguments == {"location": "Paris", "unit": "c"}
+    output = json.loads(call.locator(".tool-output pre").inner_text())
+    assert output == {
+        "location": "Paris, France",
+        "temperature": 18.5,
+        "unit": "c",
+        "conditions": "partly cloudy",
+        "wind_speed_kmh": 11.2,
+    }
+    order = reply.locator(".msg-body > *").evaluate_all(
+        "(parts) => parts.map((p) => p.classList.contains('tool-step') ? 'tool' : 'text')"
+    )
+    assert order == ["tool", "text"], order
+    answer = reply.locator(".msg-part .md").inner_text()
+    assert answer.startswith("Here is the current weather for Paris:"), answer
+    assert "18.5" in answer
+
+
+def test_a_weather_question_shows_the_tool_call_then_the_answer(
+    page: Page, page_errors: list[str], weather_api: WeatherApi
+) -> None:
+    sign_up(page)
+    asked = len(weather_api.requests)
+    send(page, "What's the weather in Paris?")
+    reply = page.locator(f"{REPLY}[data-status=completed]")
+    expect(reply).to_have_count(1)
+    tool_call_shown(reply)
+    # The tool really asked the weather API the app was pointed at.
+    paths = [(path, query) for path, query in weather_api.requests[asked:]]
+    assert [path for path, _ in paths] == ["/v1/search", "/v1/forecast"]
+    assert paths[0][1]["name"] == ["Paris"]
+    assert paths[1][1]["latitude"] == ["48.85341"]
+    assert paths[1][1]["temperature_unit"] == ["celsius"]
+
+    # After a reload the finished run's tool call comes from the stored steps.
+    page.reload()
+    reply = page.locator(f"{REPLY}[data-status=completed]")
+    expect(reply).to_have_count(1)
+    tool_call_shown(reply)
+    check_usage(reply.locator(".usage").inner_text())
     assert page_errors == []
