@@ -233,6 +233,9 @@ class Message(models.Model):
     status = models.CharField(max_length=16, choices=Status, default=Status.IN_PROGRESS)
     upstream_message_id = models.CharField(max_length=200, blank=True)
     annotations = models.JSONField(default=list, blank=True)
+    # What the upstream said about the reply beside its text: a reasoning summary
+    # ("reasoning_summary") and whether the model declined ("refusal": true).
+    metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,6 +27,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "status": message.status,
         "run_id": message.run_id,
         "created_at": message.created_at,
+        "metadata": message.metadata,
     }
 
 

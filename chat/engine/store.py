@@ -45,6 +45,17 @@ class RunOutcome:
     first_token_at: dt.datetime | None = None
     model: str = ""
     conversation_handle: str | None = None  # the thread's new upstream id, if it changes
+    # upstream message id -> what the browser shows beside the text (MESSAGE_METADATA_KEYS)
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# The message metadata worth keeping: the rest is the upstream's bookkeeping.
+MESSAGE_METADATA_KEYS = ("reasoning_summary", "refusal")
+
+
+def message_metadata(message: dict[str, Any]) -> dict[str, Any]:
+    metadata = message.get("metadata") or {}
+    return {key: metadata[key] for key in MESSAGE_METADATA_KEYS if metadata.get(key)}
 
 
 def run_context_load(run_id: int) -> RunContext:
@@ -136,8 +147,13 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
         for upstream_id, (content, status, annotations) in outcome.messages.items():
             if upstream_id not in message_pks:
                 continue
+            extra = outcome.metadata.get(upstream_id)
             Message.objects.filter(pk=message_pks[upstream_id]).update(
-                content=content, status=status, annotations=annotations, updated_at=timezone.now()
+                content=content,
+                status=status,
+                annotations=annotations,
+                updated_at=timezone.now(),
+                **({"metadata": extra} if extra else {}),
             )
         Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES).update(
             status=outcome.status,

@@ -223,6 +223,7 @@ export class ReplyView {
       if (message) {
         const block = texts[textIndex++] ?? this.textBlock(`db-${message.id}`);
         block.setText(contentText(message.content));
+        block.applyMetadata(message.metadata);
         return block;
       }
       const block = tools[toolIndex++] ?? this.toolStep(`db-${step.id}`);

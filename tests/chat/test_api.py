@@ -164,7 +164,11 @@ def test_the_thread_detail_has_messages_and_runs(
         prompt_tokens=1138, completion_tokens=11, total_tokens=1149, cached_tokens=0
     )
     thread.messages.create(
-        role="assistant", content="Hello! How can I assist you today?", run=run, status="completed"
+        role="assistant",
+        content="Hello! How can I assist you today?",
+        run=run,
+        status="completed",
+        metadata={"reasoning_summary": "A greeting: greet back."},
     )
     response = alice_client.get(f"/api/threads/{thread.pk}/")
     assert response.status_code == 200
@@ -181,7 +185,10 @@ def test_the_thread_detail_has_messages_and_runs(
         ("user", "Hello", run.pk),
         ("assistant", "Hello! How can I assist you today?", run.pk),
     ]
-    assert set(body["messages"][0]) == {"id", "role", "content", "status", "run_id", "created_at"}
+    assert set(body["messages"][0]) == {
+        "id", "role", "content", "status", "run_id", "created_at", "metadata"
+    }  # fmt: skip
+    assert body["messages"][1]["metadata"] == {"reasoning_summary": "A greeting: greet back."}
     [run_body] = body["runs"]
     assert run_body["usage"] == {
         "prompt_tokens": 1138,

@@ -195,3 +195,22 @@ async def test_a_follow_up_sends_the_history_or_continues_the_conversation(alice
     assert (first.status, second.status) == ("completed", "completed")
     # The upstream saw the first exchange too: a bigger prompt.
     assert second.prompt_tokens > first.prompt_tokens
+
+
+async def test_reasoning_and_refusals_are_kept_with_the_reply(alice: Any, protocol: str) -> None:
+    run, frames = await run_to_end(alice, "/sim reasoning tokens=20 Think first")
+    reply = await reply_of(run)
+    summary = reply.metadata.get("reasoning_summary")
+    if protocol == "assistants":
+        # Assistants v2 has no reasoning summaries: nothing to keep.
+        assert summary is None
+    else:
+        assert isinstance(summary, str) and summary
+        completed = [f for f in frames if f["event"] == "thread.message.completed"]
+        assert completed[-1]["data"]["metadata"]["reasoning_summary"] == summary
+
+    run, _ = await run_to_end(alice, "/sim refuse Help me with something bad")
+    reply = await reply_of(run)
+    assert reply.content == "I'm sorry, I can't assist with that request."
+    # Assistants streams a refusal as plain text; the other two mark it as one.
+    assert reply.metadata.get("refusal") is (None if protocol == "assistants" else True)
