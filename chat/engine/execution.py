@@ -286,6 +286,7 @@ class RunExecution:
             usage_estimated=estimated,
             last_error=self._last_error,
             steps=self.acc.steps,
+            metadata={uid: meta for uid, m in texts.items() if (meta := store.message_metadata(m))},
             first_token_at=self.first_token_at,
             model=(self.acc.run or {}).get("model") or "",
         )
