@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -20,8 +21,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 # Short: a probe that hangs for the client's default timeout reports nothing useful, and a
-# probe interval is typically a few seconds.
+# probe interval is typically a few seconds. Both together stay under compose's 5 s probe
+# timeout (docker-compose.yml).
 REDIS_TIMEOUT_SECONDS = 1.0
+DATABASE_TIMEOUT_SECONDS = 2.0
 
 
 @never_cache
@@ -44,12 +47,27 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 def _check_database() -> str:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        if (pool := getattr(connection, "pool", None)) is not None:
+            _ping_pool(pool)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
     except Exception as exc:  # any driver error means "not ready", never a 500
         return _failure(exc)
     return "ok"
+
+
+def _ping_pool(pool: Any) -> None:
+    """SELECT 1 on a connection from Django's psycopg pool, waiting for one only briefly.
+
+    Through `connection.cursor()` a probe would wait the pool's own timeout (30 s by default)
+    while PostgreSQL is down, and it would wait on the thread that every sync view of this
+    process shares under ASGI: one probe would stall the whole process's HTTP API.
+    """
+    pool.open()  # a no-op once open; Django opens it lazily on the first query
+    with pool.connection(timeout=DATABASE_TIMEOUT_SECONDS) as conn:
+        conn.execute("SELECT 1").fetchone()
 
 
 def _check_redis(url: str) -> str:
