@@ -109,7 +109,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Channel layer: in-memory on a laptop, Redis when REDIS_URL is set.
+# --- Channel layer: in-memory on a laptop, Redis when REDIS_URL is set. It carries control
+# messages only (run.started, run.settled: a couple per run); tokens go from the run engine to
+# sockets directly within a process, and through Redis streams across processes. channels_redis'
+# sorted-set layer, not its pub/sub one: pub/sub was faster in bench/channel_layers.py but lost
+# the messages published while a process reconnected; this one keeps them in Redis for
+# `expiry` seconds, at most `capacity` per process (docs/deploy.md, "The channel layer").
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
