@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from tests.deploy.topology import (
+    PYTHON,
     REPO,
     app_env,
     collectstatic,
@@ -83,6 +86,22 @@ def test_readiness_is_answered_through_nginx(stack: Stack) -> None:
     response = httpx.get(f"{stack.base_url}/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+
+
+def test_the_container_probe_passes_against_a_ready_process(stack: Stack) -> None:
+    # compose's web healthcheck (deploy/probe.py), with a production-like ALLOWED_HOSTS whose
+    # first name is not the address the probe connects to.
+    for port in stack.daphne_ports:
+        probe = subprocess.run(
+            [PYTHON, "deploy/probe.py", f"http://127.0.0.1:{port}/readyz"],
+            cwd=REPO,
+            env={**os.environ, "ALLOWED_HOSTS": "localhost,chat.example.com"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert probe.returncode == 0, probe.stderr
 
 
 def test_the_host_header_reaches_django_unchanged(stack: Stack) -> None:
