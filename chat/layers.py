@@ -1,7 +1,8 @@
-"""Channel layers that wait out a Redis outage.
+"""A channel layer that waits out a Redis outage (docs/deploy.md says why this layer, not
+channels_redis's pub/sub one).
 
 A consumer that receives from the channel layer dies with its socket (close code 1011) when
-`receive` raises, which channels_redis does while Redis restarts. These layers retry instead,
+`receive` raises, which channels_redis does while Redis restarts. This layer retries instead,
 with backoff, so that sockets stay open through a Redis restart; what they missed meanwhile
 is control messages only (run frames come through the run's stream, see
 `chat.engine.distributed`), and a socket renews its group membership at every heartbeat.
@@ -14,7 +15,6 @@ import logging
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as _RedisChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer as _RedisPubSubChannelLayer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -37,10 +37,5 @@ async def _receive_through_outages(receive: Any, channel: str) -> dict[str, Any]
 
 
 class RedisChannelLayer(_RedisChannelLayer):  # type: ignore[misc]
-    async def receive(self, channel: str) -> dict[str, Any]:
-        return await _receive_through_outages(super().receive, channel)
-
-
-class RedisPubSubChannelLayer(_RedisPubSubChannelLayer):  # type: ignore[misc]
     async def receive(self, channel: str) -> dict[str, Any]:
         return await _receive_through_outages(super().receive, channel)

@@ -51,14 +51,15 @@ INSTALLED_APPS = [
     "chat",
 ]
 
+# Django's own middleware, without a trip to a worker thread per hook under ASGI.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SecurityMiddleware",
+    "config.middleware.SessionMiddleware",
+    "config.middleware.CommonMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
+    "config.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +88,9 @@ if DATABASE_URL:
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+            # How long a request waits for a connection before it fails: psycopg's 30 s
+            # default would hold the worker thread every sync view shares for that long.
+            "timeout": env_float("DATABASE_POOL_TIMEOUT", 5.0, minimum=0.1),
         }
         _db["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
     DATABASES = {"default": _db}
