@@ -2,9 +2,10 @@
 
     python -m bench.baseline_relay --port 9000 --upstream http://127.0.0.1:8765/v1
 
-A client connects, sends one text frame (the user message) and receives one frame per
-upstream event, `{"event": ..., "data": <the upstream's JSON, as it came>}`, until the run ends.
-This is the least a relay can do; the relay benchmark measures the app against it.
+A client connects and, for each run, sends one text frame (the user message) and receives one
+frame per upstream event, `{"event": ..., "data": <the upstream's JSON, as it came>}`, until
+the run ends; then it may start the next run on the same connection. This is the least a
+relay can do; the relay benchmark measures the app against it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ ASSISTANT_ID = "asst_simulator000000000000000"
 async def relay(
     socket: websockets.ServerConnection, http: httpx.AsyncClient, upstream: str
 ) -> None:
-    content = await socket.recv()
+    async for content in socket:
+        await relay_run(socket, http, upstream, str(content))
+
+
+async def relay_run(
+    socket: websockets.ServerConnection, http: httpx.AsyncClient, upstream: str, content: str
+) -> None:
     body = {
         "assistant_id": ASSISTANT_ID,
         "stream": True,

@@ -1,10 +1,15 @@
 """Database writes per run: every INSERT, UPDATE and DELETE that one run causes, from the
 service that starts it to its last write, for a reply of N tokens.
 
-    python -m bench.db_writes [--tokens 2000] [--rate 1000] [--json]
+    python -m bench.db_writes [--tokens 2000] [--rate 1000] [--layer memory|redis] [--json]
 
 Runs the app's service and run engine in this process (SQLite in a temporary directory)
 against the simulator in a subprocess, and counts statements on every database connection.
+With `--layer redis` the app runs with REDIS_URL (the run's log in a Redis stream).
+
+Besides a row at the start and the final state at the end, a streaming reply is checkpointed
+once per RUN_CHECKPOINT_SECONDS (1 s): the count grows with how long the reply streams, not
+with its tokens. `checkpoints` says how many of the writes were checkpoints.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ import tempfile
 from typing import Any
 
 
-def count_writes(tokens: int, rate: float) -> dict[str, Any]:
+def count_writes(tokens: int, rate: float, layer: str = "memory") -> dict[str, Any]:
     from bench import harness
 
+    extra = {"REDIS_URL": os.environ["REDIS_URL"]} if layer == "redis" else {}
     with harness.simulator(rate=rate) as (sim_url, _), tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(harness.app_env(sim_url, os.path.join(tmp, "db.sqlite3")))
+        os.environ.update(harness.app_env(sim_url, os.path.join(tmp, "db.sqlite3"), extra))
         os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
         import django
 
@@ -41,10 +47,13 @@ def _run(tokens: int, rate: float) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     user = User.objects.create_user("writes", "", "writes-password-123")
     writes: list[str] = []
+    checkpoints: list[bool] = []
 
     def counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
             writes.append(" ".join(sql.split()[:4])[:60])
+            # A checkpoint sets a message's text alone; the final write sets its status too.
+            checkpoints.append(sql.startswith('UPDATE "chat_message"') and '"status"' not in sql)
         return execute(sql, params, many, context)
 
     def install(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -74,6 +83,7 @@ def _run(tokens: int, rate: float) -> dict[str, Any]:
     first = asyncio.run(run_one())
     first_writes = len(writes)
     writes.clear()
+    checkpoints.clear()
     run = asyncio.run(run_one(first.thread))
     return {
         "tokens": tokens,
@@ -81,6 +91,7 @@ def _run(tokens: int, rate: float) -> dict[str, Any]:
         "status": run.status,
         "completion_tokens": run.completion_tokens,
         "db_writes_per_run": len(writes),
+        "checkpoints": sum(checkpoints),
         "db_writes_first_run_of_thread": first_writes,
         "statements": writes,
     }
@@ -90,9 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--layer", choices=["memory", "redis"], default="memory")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = count_writes(args.tokens, args.rate)
+    if args.layer == "redis" and not os.environ.get("REDIS_URL"):
+        raise SystemExit("--layer redis needs REDIS_URL")
+    result = count_writes(args.tokens, args.rate, args.layer)
     for key, value in result.items():
         print(f"{key:20} {value}")
     if args.json:

@@ -140,9 +140,8 @@ def app(
 
 
 async def login(base: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(
-        base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=200)
-    )
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits)
     await client.get("/accounts/login/")
     token = client.cookies["csrftoken"]
     response = await client.post(
