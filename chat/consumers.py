@@ -102,7 +102,15 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         while (seq := next_seq.get(run_id, 1)) <= upto:
             # Advance before the await: a frame delivered meanwhile then sees it as sent.
             next_seq[run_id] = seq + 1
-            await send({"type": "websocket.send", "text": log.frame(seq)})
+            try:
+                await send({"type": "websocket.send", "text": log.frame(seq)})
+            except (OSError, RuntimeError):
+                # The socket is closing: the server refuses the send (ASGI says an OSError;
+                # daphne raises autobahn's `Disconnected`, a RuntimeError). Stop following:
+                # the run and the other sockets go on, and the browser resumes from its
+                # last seq when it reconnects.
+                get_engine().hub.unsubscribe(self.thread_id, self)
+                return
 
     deliver = _send_through  # what the hub calls with each new seq (`runlog.Subscriber`)
 

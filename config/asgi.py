@@ -2,6 +2,7 @@
 upstream mounted at /sim/ when SIMULATOR_MOUNT is on (the laptop default)."""
 
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -17,8 +18,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from config.asgi_tuning import RequestLanes, ServerSendInScope  # noqa: E402
 
-http_app = django_asgi_app
+http_app: Any = RequestLanes(django_asgi_app)
 if settings.SERVE_STATIC:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
@@ -31,8 +33,8 @@ if settings.SIMULATOR_MOUNT:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": ServerSendInScope(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -34,6 +34,7 @@ class _InlineHooks:
     get_response: Any
     process_request: Any
     process_response: Any
+    async_mode: bool
     inline = True
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -77,7 +78,7 @@ class CsrfViewMiddleware(_InlineHooks, csrf.CsrfViewMiddleware):
         if self.async_mode and self.inline:
             # Django wraps a sync `process_view` in `sync_to_async`; the check reads the
             # request's cookie, header and (already received) body: no I/O.
-            self.process_view = _as_coroutine(super().process_view)
+            self.process_view = _as_coroutine(super().process_view)  # type: ignore[method-assign]
 
 
 class AuthenticationMiddleware(_InlineHooks, auth.AuthenticationMiddleware):

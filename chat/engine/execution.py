@@ -8,10 +8,14 @@ the frame to the run's log and hand it to the sockets. Database writes are queue
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from django.conf import settings
 from django.utils import timezone
 
@@ -27,7 +31,7 @@ from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent, make_event
 from assistants_proxy.upstreams import RunStream, Upstream
 from assistants_proxy.usage import estimate_usage, normalise_usage
 from chat.engine import reconcile, store
-from chat.engine.http import upstream_client
+from chat.engine.http import ssl_context
 from chat.engine.runlog import Hub, RunLog
 from chat.engine.upstream import run_request, upstream_for
 from chat.engine.writer import Writer
@@ -80,7 +84,7 @@ class RunExecution:
     async def execute(self) -> None:
         try:
             await self._publish_user_message()
-            async with upstream_client() as http:
+            async with _clients.lease() as http:
                 self.upstream = upstream_for(self.ctx, http)
                 request = await run_request(self.ctx, self.upstream, self.writer)
                 try:
@@ -330,6 +334,44 @@ class RunExecution:
         await self.upstream.cancel_run(
             thread_id=self.upstream_thread_id, run_id=self.upstream_run_id
         )
+
+
+class _SharedClient:
+    """One httpx client, so one pool of upstream connections, for the runs of an event loop.
+
+    A client per run opened a new connection per run (and, to an https upstream, a new TLS
+    handshake); a pooled connection is reused by the next run as soon as a stream ends. The
+    client lives while runs are in flight and is closed with the last one, so no connection
+    outlives the loop it belongs to. Streams hold their connection for their whole length:
+    the pool has no limit on connections, only on the idle ones it keeps.
+    """
+
+    LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=200)
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, list[int]]
+        ] = weakref.WeakKeyDictionary()
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[httpx.AsyncClient]:
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(loop)
+        if entry is None:
+            client = httpx.AsyncClient(verify=ssl_context(), limits=self.LIMITS)
+            entry = self._by_loop[loop] = (client, [0])
+        client, users = entry
+        users[0] += 1
+        try:
+            yield client
+        finally:
+            users[0] -= 1
+            if not users[0] and self._by_loop.get(loop) is entry:
+                del self._by_loop[loop]  # a run starting meanwhile opens a new client
+                await asyncio.shield(client.aclose())
+
+
+_clients = _SharedClient()
 
 
 def _final(message: dict[str, Any]) -> str:

@@ -134,7 +134,6 @@ def app(tmp_path: Path, simulator_url: str) -> Iterator[RunningApp]:
         yield app
 
 
-@pytest.mark.xfail(raises=RunCrashedOnHangUp, strict=True, reason=str(RunCrashedOnHangUp.__doc__))
 async def test_random_resumes_see_one_gapless_byte_identical_stream(app: RunningApp) -> None:
     print(f"RESUME_SEED={SEED}")
     rng = random.Random(SEED)
