@@ -31,6 +31,9 @@ async def _receive_through_outages(receive: Any, channel: str) -> dict[str, Any]
             message: dict[str, Any] = await receive(channel)
             return message
         except _OUTAGE as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # a cancelled receive, not an outage
             logger.warning("channel layer: Redis unavailable (%s); retrying", exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -47,6 +47,13 @@ MAX_BACKOFF_SECONDS = 2.0
 _TERMINAL = frozenset(TERMINAL_RUN_EVENTS)
 
 
+def being_cancelled() -> bool:
+    """True when the running task was asked to stop. redis-py may surface a cancelled command
+    as a connection error: a retry loop must not mistake that for an outage and go on."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def enabled() -> bool:
     return bool(settings.REDIS_URL)
 
@@ -178,6 +185,8 @@ class StreamSink:
                 await self._write(batch, ended)
                 backoff = 0.05
             except (RedisError, OSError) as exc:
+                if being_cancelled():
+                    raise
                 logger.warning("run log: Redis write failed (%s); retrying", exc)
                 self._pending[:0] = batch
                 self._ended[:0] = ended
@@ -264,6 +273,8 @@ class StreamTail:
                 )
                 backoff = 0.05
             except (RedisError, OSError) as exc:
+                if being_cancelled():
+                    raise
                 logger.warning("stream tail: Redis read failed (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -99,6 +99,8 @@ class RunHost:
                 item = await distributed.blocking_redis().brpop(queue, timeout=5)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
+                if distributed.being_cancelled():
+                    raise
                 logger.warning("run queue: Redis unavailable (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, distributed.MAX_BACKOFF_SECONDS)
@@ -195,6 +197,8 @@ class RunHost:
                     if run_id is not None and run_id in self.engine.tasks:
                         await self.engine.cancel(run_id)
             except (RedisError, OSError) as exc:
+                if distributed.being_cancelled():
+                    raise
                 logger.warning("run cancels: Redis unavailable (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, distributed.MAX_BACKOFF_SECONDS)
