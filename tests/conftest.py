@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import uvicorn
@@ -75,3 +76,18 @@ def _wait_started(server: uvicorn.Server) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("the simulator did not start within 10 s")
         time.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test database, whose PostgreSQL connection pool is closed before the
+    database is dropped: the pool keeps a connection open (DATABASE_POOL_MIN), and a database
+    with a session on it cannot be dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None:
+                close_pool()
