@@ -30,7 +30,7 @@ from assistants_proxy.errors import (
 from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent, make_event
 from assistants_proxy.upstreams import RunStream, Upstream
 from assistants_proxy.usage import estimate_usage, normalise_usage
-from chat.engine import reconcile, store
+from chat.engine import lean_http, reconcile, store
 from chat.engine.http import ssl_context
 from chat.engine.runlog import Hub, RunLog
 from chat.engine.upstream import run_request, upstream_for
@@ -72,7 +72,9 @@ class RunExecution:
         self.cancel_requested = False
         self.first_token_at: dt.datetime | None = None
         self._message_pks: dict[str, int] = {}
-        self._last_checkpoint = time.monotonic()
+        # Read once: a settings lookup per token is a measurable part of a token's cost.
+        self._checkpoint_every = settings.RUN_CHECKPOINT_SECONDS
+        self._next_checkpoint = time.monotonic() + self._checkpoint_every
         self._final_status: str | None = None
         self._last_error: dict[str, Any] | None = None
         self._synthesise_end = False
@@ -168,8 +170,8 @@ class RunExecution:
         if self.first_token_at is None:
             self.first_token_at = timezone.now()
         now = time.monotonic()
-        if now - self._last_checkpoint >= settings.RUN_CHECKPOINT_SECONDS:
-            self._last_checkpoint = now
+        if now >= self._next_checkpoint:
+            self._next_checkpoint = now + self._checkpoint_every
             self._checkpoint(data.get("id", ""))
 
     def _checkpoint(self, upstream_id: str) -> None:
@@ -343,7 +345,8 @@ class _SharedClient:
     handshake); a pooled connection is reused by the next run as soon as a stream ends. The
     client lives while runs are in flight and is closed with the last one, so no connection
     outlives the loop it belongs to. Streams hold their connection for their whole length:
-    the pool has no limit on connections, only on the idle ones it keeps.
+    the pool has no limit on connections, only on the idle ones it keeps. Its sockets are
+    read through `lean_http`, not anyio.
     """
 
     LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=200)
@@ -358,7 +361,8 @@ class _SharedClient:
         loop = asyncio.get_running_loop()
         entry = self._by_loop.get(loop)
         if entry is None:
-            client = httpx.AsyncClient(verify=ssl_context(), limits=self.LIMITS)
+            pool = lean_http.transport(ssl_context=ssl_context(), limits=self.LIMITS)
+            client = httpx.AsyncClient(transport=pool)
             entry = self._by_loop[loop] = (client, [0])
         client, users = entry
         users[0] += 1

@@ -1,0 +1,203 @@
+"""The upstream transport's network backend (`chat.engine.lean_http`), against real sockets:
+a small HTTP/1.1 server on loopback, plain and over TLS, that streams, stalls or hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from chat.engine import lean_http
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=10)
+
+
+async def read_request(reader: asyncio.StreamReader) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+    await reader.readexactly(int(lengths[0].split(b":")[1]) if lengths else 0)
+
+
+async def chunked(writer: asyncio.StreamWriter, chunks: list[bytes], pause: float = 0.0) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                 b"transfer-encoding: chunked\r\n\r\n")  # fmt: skip
+    for chunk in chunks:
+        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        await writer.drain()
+        await asyncio.sleep(pause)
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+
+
+@asynccontextmanager
+async def server(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """Serves on a free port; on exit, every connection is closed and every handler done."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
+    try:
+        yield srv.sockets[0].getsockname()[1]
+    finally:
+        srv.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await srv.wait_closed()
+
+
+def client(ssl_context: ssl.SSLContext | None = None, timeout: float = 5.0) -> httpx.AsyncClient:
+    context = ssl_context or ssl.create_default_context()
+    transport = lean_http.transport(ssl_context=context, limits=LIMITS)
+    return httpx.AsyncClient(transport=transport, timeout=timeout)
+
+
+def events(count: int) -> list[bytes]:
+    return [b'event: thread.message.delta\ndata: {"n": %d}\n\n' % i for i in range(count)]
+
+
+async def test_it_streams_a_chunked_response_over_plain_tcp() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await chunked(writer, events(50), pause=0.001)
+
+    async with (
+        server(handler) as port,
+        client() as http,
+        http.stream("POST", f"http://127.0.0.1:{port}/runs", json={}) as response,
+    ):
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert body == b"".join(events(50))
+
+
+def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert_path, key_path)
+    return server_side, ssl.create_default_context(cafile=str(cert_path))
+
+
+async def test_it_streams_over_tls_and_reads_past_its_buffer_limit(tmp_path: Path) -> None:
+    server_side, client_side = self_signed(tmp_path)
+    # More than the backend buffers before it stops reading the socket: reading goes on.
+    big = [b"x" * 65536] * 8
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await chunked(writer, big)
+
+    async with (
+        server(handler, tls=server_side) as port,
+        client(client_side) as http,
+        http.stream("GET", f"https://localhost:{port}/big") as response,
+    ):
+        await asyncio.sleep(0.2)  # let the server fill the buffer first
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert body == b"".join(big)
+
+
+async def test_it_rejects_a_certificate_it_does_not_trust(tmp_path: Path) -> None:
+    server_side, _ = self_signed(tmp_path)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        pass
+
+    async with server(handler, tls=server_side) as port, client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"https://localhost:{port}/")
+
+
+async def test_a_silent_stream_raises_read_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        await writer.drain()
+        await asyncio.sleep(2)
+
+    async with (
+        server(handler) as port,
+        client(timeout=0.3) as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            async for _ in response.aiter_raw():
+                pass
+
+
+async def test_a_connection_dropped_mid_body_raises_a_transport_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        await writer.drain()
+        writer.transport.abort()
+
+    async with (
+        server(handler) as port,
+        client() as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        with pytest.raises(httpx.TransportError):
+            async for _ in response.aiter_raw():
+                pass
+
+
+async def test_a_refused_connection_raises_connect_error() -> None:
+    async with server(read_request) as port:
+        pass  # closed: nothing listens on the port now
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_it_reuses_a_kept_alive_connection() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for _ in range(2):
+            await read_request(reader)
+            await chunked(writer, events(3))
+
+    async with server(handler) as port, client() as http:
+        for _ in range(2):
+            response = await http.get(f"http://127.0.0.1:{port}/")
+            assert response.content == b"".join(events(3))
+    assert connections == 1
