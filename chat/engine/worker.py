@@ -51,6 +51,7 @@ class RunHost:
         self.accepting = True
         self._loops: list[asyncio.Task[None]] = []
         self._settling: set[int] = set()
+        self._taking: set[asyncio.Task[None]] = set()
 
     @property
     def lease(self) -> dt.timedelta:
@@ -112,7 +113,11 @@ class RunHost:
             except ValueError:
                 logger.error("run queue: ignoring %r", item[1])
                 continue
-            await self._take(run_id)
+            # Claimed and started beside the next BRPOP: a burst of runs must not queue up
+            # behind each one's database round trips.
+            task = asyncio.get_running_loop().create_task(self._take(run_id))
+            self._taking.add(task)
+            task.add_done_callback(self._taking.discard)
 
     async def _take(self, run_id: int) -> None:
         """Execute a run we have just been handed, unless another host already holds it."""
