@@ -58,7 +58,9 @@ def redis_server() -> psutil.Process | None:
 
 
 @contextmanager
-def topology(sim_url: str, database_url: str) -> Iterator[tuple[list[str], list[psutil.Process]]]:
+def topology(
+    sim_url: str, database_url: str, workers: int = 1
+) -> Iterator[tuple[list[str], list[psutil.Process]]]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
     env.update(
         SECRET_KEY="bench-only-secret",
@@ -93,10 +95,11 @@ def topology(sim_url: str, database_url: str) -> Iterator[tuple[list[str], list[
                 harness.process(command, env=env, ready_url=base + "/healthz")
             ))  # fmt: skip
             bases.append(base)
-        worker = subprocess.Popen([*manage, "run_worker"], cwd=harness.ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        stack.callback(lambda: (worker.terminate(), worker.wait(timeout=30)))
-        procs.append(psutil.Process(worker.pid))
+        for _ in range(workers):
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            worker = subprocess.Popen([*manage, "run_worker"], cwd=harness.ROOT, env=env, **quiet)
+            stack.callback(lambda w=worker: (w.terminate(), w.wait(timeout=30)))
+            procs.append(psutil.Process(worker.pid))
         yield bases, procs
 
 
@@ -199,15 +202,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     redis = redis_server()
     with harness.simulator(rate=args.rate) as (sim_url, _), \
             fresh_database(os.environ["DATABASE_URL"]) as db_url, \
-            topology(sim_url, db_url) as (bases, procs), \
+            topology(sim_url, db_url, args.workers) as (bases, procs), \
             relay.baseline(sim_url) as (base_url, base_proc):  # fmt: skip
         clients = CrossClients(bases)
         await clients.connect(args.streams)
         ours = Phase(streams=args.streams, tokens=args.tokens, rate=args.rate, runs=args.runs)
         redis_before = cpu_seconds([redis]) if redis else 0.0
         each_before = [cpu_seconds([p]) for p in procs]
+        names = ["daphne-1", "daphne-2"] + [f"worker-{i + 1}" for i in range(args.workers)]
         with ExitStack() as profiling:
-            for name, proc in zip(("daphne-1", "daphne-2", "worker"), procs, strict=True):
+            for name, proc in zip(names, procs, strict=True):
                 path = os.path.join(args.profile, f"{name}.txt") if args.profile else None
                 profiling.enter_context(relay.profiled(proc, path))
             await measured(procs, ours, clients.load(ours))
@@ -220,14 +224,15 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     print(f"app: {ours.deltas}/{ours.expected} deltas; baseline: {theirs.deltas}/"
           f"{theirs.expected}", file=sys.stderr)  # fmt: skip
     report = {
-        "layer": "redis", "topology": "2 daphne + 1 run worker", "server": "daphne",
+        "layer": "redis", "topology": f"2 daphne + {args.workers} run worker(s)",
+        "server": "daphne",
         "streams": args.streams, "rate": args.rate, "tokens": args.tokens,
         "runs_per_stream": args.runs, **load_report(ours, theirs),
         "lost_deltas": ours.expected - ours.deltas,
         "redis_cpu_ms_per_1k_deltas": round(1e6 * redis_cpu / max(ours.deltas, 1), 2),
         "cpu_ms_per_1k_deltas_by_process": {
             name: round(1e6 * cpu / max(ours.deltas, 1), 2)
-            for name, cpu in zip(("daphne-1", "daphne-2", "worker"), each, strict=True)
+            for name, cpu in zip(names, each, strict=True)
         },
     }  # fmt: skip
     return report
@@ -241,6 +246,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="100 streams x 40 tokens, 2 runs")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--workers", type=int, default=1, help="run worker processes")
     p.add_argument("--profile", help="a directory for py-spy stacks of each process (load phase)")
     args = p.parse_args()
     if args.quick:
