@@ -80,14 +80,19 @@ def _wait_started(server: uvicorn.Server) -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """pytest-django's test database, whose PostgreSQL connection pool is closed before the
-    database is dropped: the pool keeps a connection open (DATABASE_POOL_MIN), and a database
-    with a session on it cannot be dropped."""
+    """pytest-django's test database, with every PostgreSQL session on it closed before it is
+    dropped: the pool keeps connections open (DATABASE_POOL_MIN), a worker thread of an ended
+    event loop may still hold one, and a database with a session on it cannot be dropped."""
     yield
     from django.db import connections
 
     with django_db_blocker.unblock():
         for connection in connections.all():
-            close_pool = getattr(connection, "close_pool", None)
-            if close_pool is not None:
-                close_pool()
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close_pool()  # type: ignore[attr-defined]
