@@ -27,6 +27,9 @@ MAX_BACKOFF_SECONDS = 2.0
 async def _receive_through_outages(receive: Any, channel: str) -> dict[str, Any]:
     backoff = 0.1
     while True:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError  # a retried command came back to a cancelled task
         try:
             message: dict[str, Any] = await receive(channel)
             return message

@@ -174,6 +174,8 @@ class StreamSink:
     async def _run(self) -> None:
         backoff = 0.05
         while True:
+            if being_cancelled():
+                raise asyncio.CancelledError
             if not (self._pending or self._ended):
                 self._idle.set()
                 self._wakeup.clear()
@@ -262,6 +264,10 @@ class StreamTail:
     async def _run(self) -> None:
         backoff = 0.05
         while self.watched:
+            # redis-py retries a command whose connection broke, and a cancelled read looks
+            # like that to it: a read can return to a task that was asked to stop.
+            if being_cancelled():
+                raise asyncio.CancelledError
             streams: dict[Any, Any] = {
                 log_key(run_id): f"0-{log.last_seq}" for run_id, log in self.watched.items()
             }

@@ -92,6 +92,8 @@ class RunHost:
     async def _queue(self) -> None:
         backoff = 0.1
         while self.accepting:
+            if distributed.being_cancelled():
+                raise asyncio.CancelledError
             if len(self.engine.tasks) >= settings.WORKER_MAX_RUNS:
                 await asyncio.sleep(0.1)
                 continue
