@@ -204,7 +204,7 @@ def profiled(proc: psutil.Process, path: str | None) -> Iterator[None]:
         yield
         return
     command = [spy, "record", "--pid", str(proc.pid), "--format", "raw", "--output", path,
-               "--rate", "250", "--nonblocking", "--gil"]  # fmt: skip
+               "--rate", "250", "--nonblocking", "--gil", "--threads"]  # fmt: skip
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # py-spy attaches
     try:
