@@ -175,11 +175,13 @@ async def settle(proc: psutil.Process, within: float = 10.0) -> None:
             return
 
 
-async def measured(proc: psutil.Process, phase: Phase, work: Awaitable[Any]) -> Phase:
+async def measured(proc: psutil.Process, phase: Phase, work: Callable[[], Awaitable[Any]]) -> Phase:
+    """Run `work()` and count the server's CPU while it runs. A callable, not an awaitable:
+    an awaitable such as gather's future would start before the count does."""
     await settle(proc)
     cpu, started = proc.cpu_times(), time.monotonic()
     phase.started_at = time.time()
-    await work
+    await work()
     after = proc.cpu_times()
     phase.cpu_seconds = (after.user - cpu.user) + (after.system - cpu.system)
     phase.seconds = time.monotonic() - started
@@ -291,7 +293,7 @@ def baseline(sim_url: str) -> Iterator[tuple[str, psutil.Process]]:
 
 async def app_phase(app: AppClients, proc: psutil.Process, phase: Phase) -> Phase:
     await app.grow(phase.streams)
-    return await measured(proc, phase, app.load(phase))
+    return await measured(proc, phase, lambda: app.load(phase))
 
 
 async def baseline_phase(url: str, proc: psutil.Process, phase: Phase) -> Phase:
@@ -305,8 +307,10 @@ async def baseline_phase(url: str, proc: psutil.Process, phase: Phase) -> Phase:
         for _ in range(phase.runs):
             await one_run(socket, phase, lambda: socket.send(text))
 
-    clients = [client(s, phase.offset(i)) for i, s in enumerate(sockets)]
-    await measured(proc, phase, asyncio.gather(*clients))
+    async def clients() -> None:
+        await asyncio.gather(*(client(s, phase.offset(i)) for i, s in enumerate(sockets)))
+
+    await measured(proc, phase, clients)
     await asyncio.gather(*(s.close() for s in sockets))
     return phase
 
@@ -366,7 +370,7 @@ async def growth(app: AppClients, proc: psutil.Process, long_tokens: int, runs: 
                     app.sockets[0], phase, lambda: harness.post_json(app.http, path, body)
                 )
 
-        await measured(proc, phase, work())
+        await measured(proc, phase, work)
         return phase.cpu_seconds / count
 
     fixed = await cpu_per_run(1, runs)  # 1 delta: the per-run cost, plus one delta's
