@@ -120,9 +120,17 @@ class RunExecution:
             self._end_locally("failed", _STREAM_ENDED_EARLY)
 
     async def _relay_stream(self, stream: RunStream) -> None:
+        hub, log, feed = self.hub, self.log, self.acc.feed
         async with stream as events:
             async for event in events:
-                if event.name == "done":
+                name = event.name
+                if name == "thread.message.delta":
+                    # Once per token: `_apply` without the branches a delta never takes.
+                    feed(event)
+                    self._on_delta(event.data)
+                    await hub.publish(log, name, event.data)
+                    continue
+                if name == "done":
                     break
                 await self._apply(event)
                 if self._final_status is not None:
