@@ -49,13 +49,20 @@ END_EVENTS = {"thread.run.completed", "thread.run.failed", "thread.run.cancelled
               "thread.run.incomplete", "thread.run.expired"}  # fmt: skip
 P99_LIMIT_MS = 50.0
 PHASES = ("load", "ramp", "idle", "growth")
-GROWTH_RATE = 2000.0  # tokens/s for both replies of the growth measurement
+GROWTH_RATE = 2000.0  # tokens/s for both replies of the growth measurement (4000 in quick mode)
 
 # The two relays frame a delta as `{"event":"thread.message.delta",...}`; the simulator puts
 # its stamp last in the delta. Found by a string search, not a JSON parse of every frame:
 # the client shares the machine's two cores with the servers it measures.
 _DELTA_PREFIX = '{"event":"thread.message.delta"'
 _STAMP = '"sim_emitted_at":'
+
+
+_T0 = time.monotonic()
+
+
+def log(done: str) -> None:
+    print(f"  [{time.monotonic() - _T0:6.1f} s] {done}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], q: int) -> float:
@@ -331,12 +338,12 @@ async def ramp(measure_one: Callable[[Phase], Awaitable[Phase]], steps: list[int
 
 async def idle_memory(app: AppClients, proc: psutil.Process, connections: int) -> float:
     assert app.http is not None
-    await asyncio.sleep(1.0)
+    await settle(proc)
     before = proc.memory_info().rss
     sockets = await in_batches(
         [harness.open_socket(app.http, app.threads[0]) for _ in range(connections)]
     )
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(1.0)
     after = proc.memory_info().rss
     await asyncio.gather(*(s.close() for s in sockets))
     return (after - before) / connections / 1024
@@ -350,7 +357,8 @@ class Growth:
     long_us_per_delta: float
 
 
-async def growth(app: AppClients, proc: psutil.Process, long_tokens: int, runs: int) -> Growth:
+async def growth(app: AppClients, proc: psutil.Process, long_tokens: int, runs: int,
+                 rate: float = GROWTH_RATE) -> Growth:  # fmt: skip
     """Server CPU per delta of a long reply over that of a 100-token reply.
 
     Per delta means the marginal cost: what a run costs whatever its length (the POST, the
@@ -360,11 +368,11 @@ async def growth(app: AppClients, proc: psutil.Process, long_tokens: int, runs: 
     the kernel counts a process's CPU time in 10 ms ticks."""
 
     async def cpu_per_run(tokens: int, count: int) -> float:
-        phase = Phase(streams=1, tokens=tokens, rate=GROWTH_RATE)
+        phase = Phase(streams=1, tokens=tokens, rate=rate)
 
         async def work() -> None:
             path = f"/api/threads/{app.threads[0]}/messages/"
-            body: dict[str, object] = {"content": message(tokens, GROWTH_RATE)}
+            body: dict[str, object] = {"content": message(tokens, rate)}
             for _ in range(count):
                 await one_run(
                     app.sockets[0], phase, lambda: harness.post_json(app.http, path, body)
@@ -382,9 +390,10 @@ async def growth(app: AppClients, proc: psutil.Process, long_tokens: int, runs: 
 def sizes(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         return {"steps": [150, 300], "ramp_tokens": int(args.rate * 1.5), "idle": 200,
-                "long": 10_000, "growth_runs": 20}  # fmt: skip
+                "long": 10_000, "growth_runs": 20, "growth_rate": 2 * GROWTH_RATE}  # fmt: skip
     return {"steps": [100, 150, 200, 300, 400, 600, 800], "ramp_tokens": int(args.rate * 4),
-            "idle": 1000, "long": 100_000, "growth_runs": 40}  # fmt: skip
+            "idle": 1000, "long": 100_000, "growth_runs": 40,
+            "growth_rate": GROWTH_RATE}  # fmt: skip
 
 
 async def measure(args: argparse.Namespace, before_phases: Callable[[], None] | None = None
@@ -397,9 +406,10 @@ async def measure(args: argparse.Namespace, before_phases: Callable[[], None] | 
             harness.app(sim_url, server=args.server, extra_env=extra) as (base, app_proc), \
             baseline(sim_url) as (base_url, base_proc):  # fmt: skip
         app = AppClients(base)
-        await app.grow(max(args.streams, *size["steps"]) if "ramp" in only else args.streams)
+        await app.grow(args.streams)  # the ramp grows it further when it gets there
         if before_phases is not None:
             before_phases()
+        log("ready")
         if "load" in only:
             with profiled(app_proc, args.profile):
                 ours = await app_phase(app, app_proc, load)
@@ -407,6 +417,7 @@ async def measure(args: argparse.Namespace, before_phases: Callable[[], None] | 
                 base_url, base_proc, Phase(args.streams, args.tokens, args.rate, args.runs)
             )
             result.update(load_report(ours, theirs))
+            log("load")
         if "ramp" in only:
             t = size["ramp_tokens"]
             result["max_deltas_per_s"] = await ramp(
@@ -416,18 +427,22 @@ async def measure(args: argparse.Namespace, before_phases: Callable[[], None] | 
                 lambda p: baseline_phase(base_url, base_proc, p), size["steps"], t, args.rate,
                 "baseline",
             )  # fmt: skip
+            log("ramp")
         if "idle" in only:
             kb = await idle_memory(app, app_proc, size["idle"])
             result.update(kb_per_idle_connection=round(kb, 2), idle_connections=size["idle"])
+            log("idle")
         if "growth" in only:
-            g = await growth(app, app_proc, size["long"], size["growth_runs"])
+            g = await growth(app, app_proc, size["long"], size["growth_runs"], size["growth_rate"])
             result.update(
                 growth_ratio=round(g.ratio, 2),
                 growth_long_tokens=size["long"],
+                growth_tokens_per_s=size["growth_rate"],
                 run_fixed_cpu_ms=round(g.run_fixed_cpu_ms, 2),
                 marginal_us_per_delta_short=round(g.short_us_per_delta, 1),
                 marginal_us_per_delta_long=round(g.long_us_per_delta, 1),
             )
+            log("growth")
         await app.close()
     head = {"layer": args.layer, "server": args.server, "streams": args.streams,
             "rate": args.rate, "tokens": args.tokens, "runs_per_stream": args.runs}  # fmt: skip
