@@ -80,6 +80,7 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)  # emission time of each latency's delta
     first_deltas: list[float] = field(default_factory=list)  # ms from a start to its 1st delta
+    start_replies: list[float] = field(default_factory=list)  # ms a start request took
     failed_runs: int = 0
     started_at: float = 0.0
     cpu_seconds: float = 0.0
@@ -165,6 +166,7 @@ async def one_run(socket: Any, phase: Phase, start: Callable[[], Awaitable[Any]]
     async def send() -> None:
         started.append(time.time())
         await start()
+        phase.start_replies.append(1000 * (time.time() - started[0]))
 
     # The reader waits before the start request goes: a frame's arrival is stamped on receipt.
     await asyncio.gather(read_run(socket, phase, started), send())
@@ -391,7 +393,8 @@ def sizes(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         return {"steps": [150, 300], "ramp_tokens": int(args.rate * 1.5), "idle": 200,
                 "long": 10_000, "growth_runs": 20, "growth_rate": 2 * GROWTH_RATE}  # fmt: skip
-    return {"steps": [100, 150, 200, 300, 400, 600, 800], "ramp_tokens": int(args.rate * 4),
+    return {"steps": [50, 75, 100, 125, 150, 175, 200, 250, 300, 400, 600, 800],
+            "ramp_tokens": int(args.rate * 4),
             "idle": 1000, "long": 100_000, "growth_runs": 40,
             "growth_rate": GROWTH_RATE}  # fmt: skip
 
@@ -465,6 +468,8 @@ def load_report(ours: Phase, theirs: Phase) -> dict[str, Any]:
         "baseline_all_deltas_p99_ms": r2(pct(theirs.latencies, 99)),
         "first_delta_p50_ms": r2(statistics.median(ours.first_deltas)),
         "first_delta_p99_ms": r2(pct(ours.first_deltas, 99)),
+        "start_reply_p50_ms": r2(statistics.median(ours.start_replies)),
+        "start_reply_p99_ms": r2(pct(ours.start_replies, 99)),
         "baseline_first_delta_p50_ms": r2(statistics.median(theirs.first_deltas)),
         "baseline_first_delta_p99_ms": r2(pct(theirs.first_deltas, 99)),
         "load_seconds": r2(ours.seconds), "baseline_load_seconds": r2(theirs.seconds),

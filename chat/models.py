@@ -163,6 +163,9 @@ class Run(models.Model):
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a field: on a run that `chat.services` has just started, its user message, in hand.
+    user_message: Message
+
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [

@@ -63,10 +63,6 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
     )
 
 
-def thread_has_active_run(*, thread: Thread) -> bool:
-    return thread.runs.filter(status__in=Run.ACTIVE_STATUSES).exists()
-
-
 def run_get(*, user: AnyUser, thread_id: int, run_id: int) -> Run:
     try:
         return Run.objects.get(pk=run_id, thread_id=thread_id, thread__owner_id=user.pk)
@@ -74,8 +70,8 @@ def run_get(*, user: AnyUser, thread_id: int, run_id: int) -> Run:
         raise NotFound("No such run.") from None
 
 
-def runs_started_since(*, user: AnyUser, since: datetime) -> int:
-    return Run.objects.filter(thread__owner_id=user.pk, created_at__gte=since).count()
+def runs_started_since(*, user_id: int, since: datetime) -> int:
+    return Run.objects.filter(thread__owner_id=user_id, created_at__gte=since).count()
 
 
 def assistant_list() -> QuerySet[Assistant]:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat import selectors
-from chat.errors import InvalidInput, RateLimited, RunActive, RunEnded
+from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
 
 TITLE_CHARS = 60
@@ -33,7 +33,7 @@ def thread_create(
     content = _clean_content(content)
     assistant = assistant or _default_assistant()
     with transaction.atomic():
-        _check_rate(owner)
+        _check_rate(owner.pk)
         thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
         run = _run_create(thread=thread, content=content)
     return thread, run
@@ -41,14 +41,28 @@ def thread_create(
 
 def run_start(*, thread: Thread, content: str) -> Run:
     """A user message and a queued run on an existing thread; RunActive while one runs."""
+    return run_start_for(user_id=thread.owner_id, thread_id=thread.pk, content=content)
+
+
+def run_start_for(*, user_id: int, thread_id: int, content: str) -> Run:
+    """`run_start` on the user's thread `thread_id`; NotFound if the user has no such thread.
+
+    One query finds the thread (with its assistant) and locks it: concurrent starts on one
+    thread queue up there on PostgreSQL (SQLite's IMMEDIATE transactions serialise anyway).
+    A thread with a run still active is refused by the `one_active_run_per_thread`
+    constraint itself, not by a query before the insert. The run's `user_message` is set.
+    """
     content = _clean_content(content)
     with transaction.atomic():
-        # Row lock: concurrent starts on one thread queue up here on PostgreSQL instead of
-        # all passing the check below (SQLite's IMMEDIATE transactions serialise anyway).
-        thread = Thread.objects.select_for_update().get(pk=thread.pk)
-        _check_rate(thread.owner)
-        if selectors.thread_has_active_run(thread=thread):
-            raise RunActive("A reply is still being written in this thread.")
+        try:
+            thread = (
+                Thread.objects.select_for_update(of=("self",))
+                .select_related("assistant")
+                .get(pk=thread_id, owner_id=user_id)
+            )
+        except Thread.DoesNotExist:
+            raise NotFound("No such thread.") from None
+        _check_rate(user_id)
         run = _run_create(thread=thread, content=content)
         thread.save(update_fields=["updated_at"])  # bumps the thread to the top of the list
     return run
@@ -97,16 +111,17 @@ def run_cancel_orphaned(*, run: Run) -> Run:
 
 
 def _run_create(*, thread: Thread, content: str) -> Run:
+    """The run and its user message, in the caller's transaction; `run.user_message` is the
+    message."""
     try:
-        # A savepoint, so that losing the race below leaves the outer transaction usable.
-        with transaction.atomic():
-            run = Run.objects.create(
-                thread=thread, assistant=thread.assistant, model=thread.assistant.model
-            )
+        run = Run.objects.create(
+            thread=thread, assistant=thread.assistant, model=thread.assistant.model
+        )
     except IntegrityError as exc:
-        # one_active_run_per_thread: another request started a run since our check.
+        # one_active_run_per_thread. The error leaves the transaction unusable on
+        # PostgreSQL: nothing else is written, the caller's transaction rolls back.
         raise RunActive("A reply is still being written in this thread.") from exc
-    Message.objects.create(
+    run.user_message = Message.objects.create(
         thread=thread,
         run=run,
         role=Message.Role.USER,
@@ -142,9 +157,9 @@ def _default_assistant() -> Assistant:
     return assistant
 
 
-def _check_rate(owner: User) -> None:
+def _check_rate(user_id: int) -> None:
     # Counted from Run rows, so it holds across processes without a cache. Two requests at
     # the same instant can both pass; one run over the limit is acceptable.
     since = timezone.now() - timedelta(seconds=60)
-    if selectors.runs_started_since(user=owner, since=since) >= settings.RUNS_PER_MINUTE:
+    if selectors.runs_started_since(user_id=user_id, since=since) >= settings.RUNS_PER_MINUTE:
         raise RateLimited("Too many messages in the last minute; wait a moment.")

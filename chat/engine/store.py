@@ -63,8 +63,16 @@ def run_context_load(run_id: int) -> RunContext:
     user_message = run.messages.filter(role=Message.Role.USER).order_by("pk").last()
     if user_message is None:
         raise Run.DoesNotExist(f"run {run_id} has no user message")
-    upstream_holds_history = bool(run.thread.upstream_thread_id) and (
-        run.assistant.protocol in ("assistants", "responses")
+    return run_context(run, user_message)
+
+
+def run_context(run: Run, user_message: Message) -> RunContext:
+    """The context of a run whose thread, assistant and user message are in hand (a run
+    just started: `services.run_start_for`). Queries only for a stateless upstream's
+    history."""
+    thread, assistant = run.thread, run.assistant
+    upstream_holds_history = bool(thread.upstream_thread_id) and (
+        assistant.protocol in ("assistants", "responses")
     )
     history = (
         [{"role": "user", "content": user_message.content}]
@@ -74,8 +82,8 @@ def run_context_load(run_id: int) -> RunContext:
     return RunContext(
         run_id=run.pk,
         thread_id=run.thread_id,
-        assistant=run.assistant,
-        upstream_thread_id=run.thread.upstream_thread_id,
+        assistant=assistant,
+        upstream_thread_id=thread.upstream_thread_id,
         user_message_id=user_message.pk,
         user_text=user_message.content,
         user_created_at=user_message.created_at,

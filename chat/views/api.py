@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chat import selectors, services
 from chat.engine import get_engine
-from chat.engine.store import RunContext, run_context_load
+from chat.engine.store import RunContext, run_context
 from chat.models import Run, Thread
 from chat.serializers import assistant_json, message_json, run_json, thread_json
 from chat.views.decorators import api_endpoint
@@ -30,7 +30,7 @@ async def _thread_create(request: HttpRequest) -> HttpResponse:
 
     def create() -> tuple[Thread, Run, RunContext]:
         thread, run = services.thread_create(owner=owner, content=content, assistant=assistant)
-        return thread, run, run_context_load(run.pk)
+        return thread, run, run_context(run, run.user_message)
 
     # One hop to the database thread, and the engine starts from what it returned: every hop
     # and query here comes before the reply's first token.
@@ -87,12 +87,13 @@ def _thread_and_active_run(request: HttpRequest, thread_id: int) -> tuple[Thread
 
 async def _message_create(request: HttpRequest, thread_id: int) -> HttpResponse:
     content = required_str(read_json_object(request), "content")
-    user = request.user
+    user_id = request_owner(request).id
 
     def start() -> tuple[Run, RunContext]:
-        thread = selectors.thread_get(user=user, thread_id=thread_id)
-        run = services.run_start(thread=thread, content=content)
-        return run, run_context_load(run.pk)
+        # One trip to the database thread: the thread found and locked, the run and message
+        # written, and the engine's context built from the rows in hand.
+        run = services.run_start_for(user_id=user_id, thread_id=thread_id, content=content)
+        return run, run_context(run, run.user_message)
 
     run, context = await sync_to_async(start)()
     get_engine().launch(run.pk, context=context)

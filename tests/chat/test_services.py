@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from pytest_django import Settings
 
-from chat import selectors, services
-from chat.errors import InvalidInput, RateLimited, RunActive, RunEnded
+from chat import services
+from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
 
 pytestmark = pytest.mark.django_db
@@ -85,16 +85,37 @@ def test_run_start_refuses_while_a_run_is_active(alice: User, make_thread: MakeT
     assert thread.messages.count() == 1  # nothing half-written
 
 
-def test_run_start_loses_the_race_to_the_constraint_cleanly(
-    alice: User, make_thread: MakeThread, monkeypatch: pytest.MonkeyPatch
+def test_run_start_is_refused_by_the_constraint_and_writes_nothing(
+    alice: User, make_thread: MakeThread
 ) -> None:
+    # No query checks for an active run first: the one_active_run_per_thread constraint
+    # refuses the insert, and the transaction leaves no message behind (on PostgreSQL, the
+    # failed insert would poison any write after it).
     thread, _ = make_thread(alice, status="queued")
-    # As if a concurrent request committed its run after our check said "no active run".
-    monkeypatch.setattr(selectors, "thread_has_active_run", lambda *, thread: False)
     with pytest.raises(RunActive):
         services.run_start(thread=thread, content="Another")
     assert thread.runs.count() == 1
     assert thread.messages.count() == 1
+    thread.runs.update(status="completed")
+    services.run_start(thread=thread, content="Now it may")
+    assert thread.runs.count() == 2
+
+
+def test_run_start_for_another_users_thread_is_not_found(
+    alice: User, bob: User, make_thread: MakeThread
+) -> None:
+    thread, _ = make_thread(alice, status="completed")
+    with pytest.raises(NotFound):
+        services.run_start_for(user_id=bob.pk, thread_id=thread.pk, content="mine now")
+    assert thread.runs.count() == 1
+    assert thread.messages.count() == 1
+
+
+def test_run_start_for_sets_the_user_message(alice: User, make_thread: MakeThread) -> None:
+    thread, _ = make_thread(alice, status="completed")
+    run = services.run_start_for(user_id=alice.pk, thread_id=thread.pk, content="Hello")
+    assert run.user_message.content == "Hello"
+    assert run.user_message.run_id == run.pk
 
 
 def test_starting_runs_is_rate_limited_per_user(
