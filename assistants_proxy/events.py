@@ -32,6 +32,9 @@ class StreamEvent:
     """One event of a stream. `event` is the Assistants v2 event name."""
 
     data: dict[str, Any] = field(default_factory=dict)
+    # The data's JSON text as the upstream sent it, when it stands for `data` unchanged (set
+    # by `parse_event`): a relay can forward it without encoding `data` again.
+    raw: str | None = field(default=None, compare=False, repr=False, kw_only=True)
     event: ClassVar[str] = ""
 
     @property
@@ -147,11 +150,16 @@ def parse_event(name: str | None, data: str) -> StreamEvent:
     name = name.strip() if name else ""
     if data[:1] != "{" and _is_done(name, data):
         return DoneEvent()
-    payload = _load_object(name, data)
+    payload, as_sent = _load_object(name, data)
     if not name or name == "message":  # "message" is SSE's default event type
-        name, payload = _infer_name(payload)
+        name, inferred = _infer_name(payload)
+        as_sent = as_sent and inferred is payload
+        payload = inferred
     cls = EVENT_TYPES.get(name)
-    return cls(payload) if cls is not None else make_event(name, payload)
+    event = cls(payload) if cls is not None else make_event(name, payload)
+    if as_sent:
+        event.raw = data
+    return event
 
 
 def _is_done(name: str, data: str) -> bool:
@@ -169,7 +177,8 @@ def make_event(name: str, payload: dict[str, Any]) -> StreamEvent:
     return UnknownEvent(payload, raw_name=name)
 
 
-def _load_object(name: str, data: str) -> dict[str, Any]:
+def _load_object(name: str, data: str) -> tuple[dict[str, Any], bool]:
+    """The data's JSON object, and whether `data` is its text as is (no key was normalised)."""
     try:
         payload = _load_json(data)
     except json.JSONDecodeError as exc:
@@ -187,8 +196,10 @@ def _load_object(name: str, data: str) -> dict[str, Any]:
         or '," ' in data
         or ("\\" in data and _ESCAPED_KEY_SPACE.search(data) is not None)
     ):
-        payload = normalise_keys(payload)
-    return payload
+        normalised = normalise_keys(payload)
+        return normalised, normalised == payload and data[:1] == "{"
+    # Not an empty or blank data, which stands for {} without being its text.
+    return payload, data[:1] == "{"
 
 
 def _load_json(data: str) -> Any:

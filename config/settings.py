@@ -219,9 +219,7 @@ WEATHER_FORECAST_URL = env_str("WEATHER_FORECAST_URL", "https://api.open-meteo.c
 # runs to `manage.py run_worker` processes instead of executing them in the web process.
 RUN_EXECUTION = env_str("RUN_EXECUTION", "inline")
 if RUN_EXECUTION not in {"inline", "worker"}:
-    raise ImproperlyConfigured(
-        f"RUN_EXECUTION must be 'inline' or 'worker', got {RUN_EXECUTION!r}"
-    )
+    raise ImproperlyConfigured(f"RUN_EXECUTION must be 'inline' or 'worker', got {RUN_EXECUTION!r}")
 if RUN_EXECUTION == "worker" and not REDIS_URL:
     raise ImproperlyConfigured("RUN_EXECUTION=worker needs REDIS_URL (workers are fed through it)")
 # A worker renews its claim on the runs it executes every third of this; a run whose claim has

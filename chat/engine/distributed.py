@@ -335,8 +335,10 @@ class DistributedHub(Hub):
     def sink(self) -> StreamSink:
         return self._loop_parts()[0]
 
-    async def publish(self, log: RunLog, event: str, data: dict[str, Any]) -> int:
-        seq = log.append(event, data)
+    async def publish(
+        self, log: RunLog, event: str, data: dict[str, Any], raw: str | None = None
+    ) -> int:
+        seq = log.append(event, data, raw)
         # Into the batch for Redis first, then to this process's sockets: other processes'
         # sockets wait on Redis, these do not.
         self.sink.add(log, seq, event)

@@ -128,7 +128,9 @@ class RunExecution:
                     # Once per token: `_apply` without the branches a delta never takes.
                     feed(event)
                     self._on_delta(event.data)
-                    await hub.publish(log, name, event.data)
+                    # The upstream's own text of the delta, not encoded again: the accumulator
+                    # reads a delta and never changes it.
+                    await hub.publish(log, name, event.data, event.raw)
                     continue
                 if name == "done":
                     break

@@ -77,13 +77,15 @@ class RunLog:
     def ended(self) -> bool:
         return self.ended_at is not None
 
-    def append(self, event: str, data: dict[str, Any]) -> int:
+    def append(self, event: str, data: dict[str, Any], raw: str | None = None) -> int:
+        """Number and serialise one event. `raw`, when given, is `data`'s JSON text as the
+        upstream sent it (`StreamEvent.raw`), used as is instead of encoding `data` again."""
         seq = len(self.frames) + 1
         # The same text as json.dumps of {"event", "run_id", "seq", "data"} with compact
         # separators, without building that dict and a new encoder for every event.
+        body = raw if raw is not None else _encode(data)
         self.frames.append(
-            f'{{"event":{_name(event)},"run_id":{_encode(self.run_id)},"seq":{seq},'
-            f'"data":{_encode(data)}}}'
+            f'{{"event":{_name(event)},"run_id":{_encode(self.run_id)},"seq":{seq},"data":{body}}}'
         )
         return seq
 
@@ -134,8 +136,10 @@ class Hub:
             if not subscribers:
                 del self._subscribers[thread_id]
 
-    async def publish(self, log: RunLog, event: str, data: dict[str, Any]) -> int:
-        seq = log.append(event, data)
+    async def publish(
+        self, log: RunLog, event: str, data: dict[str, Any], raw: str | None = None
+    ) -> int:
+        seq = log.append(event, data, raw)
         await self.deliver(log, seq)
         return seq
 

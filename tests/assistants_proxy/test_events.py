@@ -167,6 +167,49 @@ def test_unknown_fields_are_kept() -> None:
     assert event.data == {"id": "run_1", "x_vendor": {"a": [1]}}
 
 
+def test_the_raw_text_is_kept_when_it_stands_for_the_data() -> None:
+    data = '{"id":"msg_1","object":"thread.message.delta","delta":{"content":[]}}'
+
+    event = ev.parse_event("thread.message.delta", data)
+
+    assert event.raw == data
+    assert json.loads(event.raw) == event.data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"id": "run_1", "started_at ": 5}',  # a key normalised: the text says otherwise
+        "",  # blank data stands for {} without being its text
+        "   ",
+    ],
+)
+def test_no_raw_text_when_the_data_differs_from_it(data: str) -> None:
+    assert ev.parse_event("thread.run.created", data).raw is None
+
+
+def test_no_raw_text_for_an_unwrapped_envelope() -> None:
+    data = '{"event": "thread.run.created", "data": {"id": "run_1"}}'
+
+    event = ev.parse_event(None, data)
+
+    assert event.data == {"id": "run_1"} and event.raw is None
+
+
+def test_a_bare_object_keeps_its_raw_text() -> None:
+    data = '{"id": "msg_1", "object": "thread.message.delta", "delta": {"content": []}}'
+
+    assert ev.parse_event(None, data).raw == data
+
+
+def test_whitespace_in_values_that_looks_like_a_key_keeps_the_raw_text() -> None:
+    data = '{"delta": {"content": [{"text": {"value": "a \\" b"}}]}}'
+
+    event = ev.parse_event("thread.message.delta", data)
+
+    assert event.raw == data
+
+
 def test_an_unknown_event_name_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="assistants_proxy.events"):
         event = ev.parse_event("thread.run.step.thinking", '{"id": "step_1"}')

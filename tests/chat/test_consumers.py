@@ -92,6 +92,44 @@ async def test_frames_arrive_one_per_delta_in_order(alice: Any, seed_upstream: s
     assert "".join(d["data"]["delta"]["content"][0]["text"]["value"] for d in deltas) == SEED_TEXT
 
 
+def spaced_seed_as_sse() -> bytes:
+    """The seed with each delta's data written with spaces and an escaped character, as
+    other upstreams write JSON: not the text a compact encoding of it would give."""
+    out = []
+    for e in read_capture((FIXTURES / "seed-capture.txt").read_text()):
+        data = e.data
+        if e.event == "thread.message.delta":
+            value = json.loads(data)
+            value["x_note"] = "caf\u00e9"
+            data = json.dumps(value, separators=(", ", ": "), ensure_ascii=True)
+        out.append(f"event: {e.event}\ndata: {data}\n\n")
+    return "".join(out).encode()
+
+
+async def test_a_delta_frame_carries_the_upstreams_own_data(alice: Any, settings: Any) -> None:
+    # Deltas are forwarded as the upstream wrote them, not parsed and encoded again: the
+    # frame holds the delta's data text as it came (spacing and escapes included).
+    stream = spaced_seed_as_sse()
+    with serve_asgi(replay_app(stream)) as url:
+        settings.SIMULATOR_URL = url + "/v1"
+        thread, run = await start_thread(alice)
+        socket = await connect(alice, thread.pk)
+        get_engine().launch(run.pk)
+        raw_frames = []
+        while not raw_frames or json.loads(raw_frames[-1])["event"] not in TERMINAL:
+            raw_frames.append(await socket.receive_from(timeout=10))
+        await socket.disconnect()
+
+    sent = [line[6:] for line in stream.decode().splitlines() if line.startswith('data: {"id"')]
+    sent_deltas = [d for d in sent if '"thread.message.delta"' in d]
+    deltas = [f for f in raw_frames if json.loads(f)["event"] == "thread.message.delta"]
+    assert len(deltas) == len(sent_deltas) == 9
+    for frame, data in zip(deltas, sent_deltas, strict=True):
+        assert ", " in data and "\\u00e9" in data  # not what json.dumps would write here
+        assert frame.endswith(f',"data":{data}}}')
+        assert json.loads(frame)["data"]["x_note"] == "caf\u00e9"
+
+
 async def test_it_persists_the_seed_text_and_usage(alice: Any, seed_upstream: str) -> None:
     thread, run = await start_thread(alice)
     get_engine().launch(run.pk)

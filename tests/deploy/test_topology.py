@@ -388,7 +388,8 @@ async def test_a_redis_restart_mid_run_is_survived(stack: Stack, user: User) -> 
     assert len(text) > len(watch.deltas[:20])
     # No crash loop: the same processes serve, and readiness is back.
     assert [w.pid for w in stack.workers if w.is_running()] == pids
-    assert httpx.get(f"{stack.base_url}/readyz", timeout=5).status_code == 200
+    async with httpx.AsyncClient(timeout=5) as client:
+        assert (await client.get(f"{stack.base_url}/readyz")).status_code == 200
 
 
 def _local_redis(url: str) -> bool:
