@@ -87,8 +87,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_BIG)
             return
         frame = _parse_frame(raw)
-        handler = _HANDLERS.get(frame.get("type")) if frame is not None else None
-        if handler is None:
+        handler = _HANDLERS.get(str(frame.get("type"))) if frame is not None else None
+        if frame is None or handler is None:
             await self._error("bad_frame", "expected a JSON object with a known 'type'")
             return
         await handler(self, frame)

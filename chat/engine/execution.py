@@ -200,7 +200,7 @@ class RunExecution:
     def _on_run_created(self, data: dict[str, Any]) -> None:
         self.upstream_run_id = data.get("id", "")
         self.upstream_thread_id = data.get("thread_id") or self.upstream_thread_id
-        args = dict(
+        args: dict[str, Any] = dict(
             run_id=self.ctx.run_id,
             thread_id=self.ctx.thread_id,
             model=data.get("model") or "",
@@ -420,7 +420,8 @@ def _error_for(exc: AssistantsError) -> dict[str, Any]:
 
 
 def _error_from_event(data: dict[str, Any]) -> dict[str, Any]:
-    inner = data.get("error") if isinstance(data.get("error"), dict) else data
+    error = data.get("error")
+    inner: dict[str, Any] = error if isinstance(error, dict) else data
     return _error(
         str(inner.get("code") or "upstream_error"),
         str(inner.get("message") or "the upstream reported an error"),

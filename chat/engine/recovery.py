@@ -97,12 +97,12 @@ def _outcome(
         )
         for m in upstream_messages
     }
-    usage = normalise_usage(upstream_run.get("usage"))
+    reported = normalise_usage(upstream_run.get("usage"))
     return store.RunOutcome(
         status=upstream_run["status"],
         messages=messages,
-        usage=usage or {},
-        usage_estimated=usage is None,
+        usage=reported or {},
+        usage_estimated=reported is None,
         last_error=upstream_run.get("last_error"),
     ), _pks(replies)
 
