@@ -199,6 +199,10 @@ class StreamSink:
         pipe = redis().pipeline(transaction=False)
         touched: set[int] = set()
         for run_id, seq, frame, event in batch:
+            if seq == 1:
+                # A new run's log starts empty, whatever a reset database left under its id:
+                # cleared before its first entry, which must stay.
+                pipe.delete(log_key(run_id))
             pipe.xadd(
                 log_key(run_id),
                 {"f": frame, "e": event},
@@ -206,9 +210,6 @@ class StreamSink:
                 maxlen=settings.RUN_LOG_MAX_EVENTS,
                 approximate=True,
             )
-            if seq == 1:
-                # A new run's log starts empty, whatever a reset database left under its id.
-                pipe.delete(log_key(run_id))
             touched.add(run_id)
         for run_id in touched.difference(ended):
             pipe.expire(log_key(run_id), ACTIVE_LOG_TTL_SECONDS)

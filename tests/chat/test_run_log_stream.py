@@ -1,0 +1,60 @@
+"""A run's log in its Redis stream (chat.engine.distributed.StreamSink), on the real Redis.
+
+Skips without REDIS_URL, and fails instead with REQUIRE_SERVICES=1 (CI).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pytest_django import Settings
+from redis.asyncio import Redis
+
+from chat.engine.distributed import StreamSink, log_key
+from chat.engine.runlog import RunLog
+from tests.chat.test_health import required_url
+
+
+@pytest.fixture
+def redis_settings(settings: Settings) -> Settings:
+    settings.REDIS_URL = required_url("REDIS_URL")
+    settings.REDIS_KEY_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+    return settings
+
+
+async def entries(settings: Settings, run_id: int) -> list[tuple[str, str]]:
+    client = Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    try:
+        found = await client.xrange(log_key(run_id))
+        return [(entry_id, fields["f"]) for entry_id, fields in found]
+    finally:
+        await client.aclose()
+
+
+async def write(log: RunLog, *events: str) -> None:
+    sink = StreamSink()
+    for name in events:
+        sink.add(log, log.append(name, {"n": name}), name)
+    assert await sink.drain(5.0)
+
+
+async def test_every_frame_of_a_run_is_in_its_stream_from_the_first(
+    redis_settings: Settings,
+) -> None:
+    log = RunLog(run_id=1, thread_id=1)
+    await write(log, "thread.message.created", "thread.run.created", "thread.message.delta")
+
+    assert await entries(redis_settings, 1) == [("0-1", log.frame(1)), ("0-2", log.frame(2)),
+                                                ("0-3", log.frame(3))]  # fmt: skip
+
+
+async def test_a_new_run_replaces_what_a_reset_database_left_under_its_id(
+    redis_settings: Settings,
+) -> None:
+    stale = RunLog(run_id=7, thread_id=1)
+    await write(stale, *["thread.message.delta"] * 5)
+    fresh = RunLog(run_id=7, thread_id=2)
+    await write(fresh, "thread.message.created", "thread.run.created")
+
+    assert await entries(redis_settings, 7) == [("0-1", fresh.frame(1)), ("0-2", fresh.frame(2))]
