@@ -1,7 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels, and the simulator
 upstream mounted at /sim/ when SIMULATOR_MOUNT is on (the laptop default)."""
 
-import gc
 import os
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.asgi_tuning import RequestLanes, ServerSendInScope  # noqa: E402
+from config.collector import settle_collector  # noqa: E402
 
 http_app: Any = RequestLanes(django_asgi_app)
 if settings.SERVE_STATIC:
@@ -40,18 +40,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything loaded so far (Django, the apps, the URL conf, the libraries: about 110,000
-# objects) lives as long as the process. Out of the collector's sight, a full collection
-# under load pauses the loop for 40 to 100 ms instead of 140 to 250 (measured at 200 streams
-# on the 2-core benchmark machine), a pause every stream feels.
-gc.freeze()
-
-# What the process holds later is mostly its connections: each open socket keeps a hundred or
-# more objects (protocol, consumer, tasks, headers), so 200 sockets put about 50,000 objects in
-# the oldest generation, and a full collection of them paused the loop for 80 to 140 ms under
-# load. By default a full collection follows every 10 collections of the middle generation,
-# about every 20 s at 4,000 deltas/s; after every 100, it comes about every 3 minutes. The
-# young generations keep their thresholds (a larger youngest one made its collections as long
-# as the full ones). The cost: cyclic garbage that reached the oldest generation (the objects
-# of a closed socket) is freed ten times less often.
-gc.set_threshold(700, 10, 100)
+settle_collector()  # config.collector: a full collection is a pause every stream feels

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from chat.engine import distributed, get_engine
 from chat.models import Run
+from config.collector import settle_collector
 
 logger = logging.getLogger("chat.worker")
 
@@ -57,6 +58,7 @@ class Command(BaseCommand):
             asyncio.run(_check())
             self.stdout.write("ok: Redis and the database answer")
             return
+        settle_collector()  # as in the server: a full collection pauses every run's stream
         asyncio.run(self._serve(options["grace"]))
 
     async def _serve(self, grace: float | None) -> None:
