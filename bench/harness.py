@@ -84,12 +84,18 @@ def simulator(*, rate: float = 30.0) -> Iterator[tuple[str, psutil.Process]]:
         yield url + "/v1", proc
 
 
-def app_env(sim_url: str, db_path: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+def app_env(
+    sim_url: str, db_path: str | None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The app's environment for a benchmark: SQLite at `db_path`, or what `extra` says (a
+    DATABASE_URL, a REDIS_URL: none is taken from the calling environment)."""
+    drop = ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    if db_path is not None:
+        env["SQLITE_PATH"] = db_path
     env.update(
         SECRET_KEY="bench-only-secret",
         DEBUG="0",
-        SQLITE_PATH=db_path,
         SIMULATOR_MOUNT="0",
         SIMULATOR_URL=sim_url,
         LOG_LEVEL="WARNING",

@@ -61,21 +61,16 @@ def redis_server() -> psutil.Process | None:
 def topology(
     sim_url: str, database_url: str, workers: int = 1
 ) -> Iterator[tuple[list[str], list[psutil.Process]]]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
-    env.update(
-        SECRET_KEY="bench-only-secret",
-        DEBUG="0",
-        DATABASE_URL=database_url,
-        DATABASE_POOL_MAX="20",
-        REDIS_URL=os.environ["REDIS_URL"],
-        REDIS_KEY_PREFIX=f"bench-{secrets.token_hex(4)}",
-        RUN_EXECUTION="worker",
-        SIMULATOR_MOUNT="0",
-        SIMULATOR_URL=sim_url,
-        LOG_LEVEL="WARNING",
-        RUNS_PER_MINUTE="1000000",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
+    env = harness.app_env(
+        sim_url,
+        None,
+        {
+            "DATABASE_URL": database_url,
+            "DATABASE_POOL_MAX": "20",
+            "REDIS_URL": os.environ["REDIS_URL"],
+            "REDIS_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+            "RUN_EXECUTION": "worker",
+        },
     )
     manage = [harness.PYTHON, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=harness.ROOT, env=env,
@@ -175,29 +170,6 @@ async def measured(procs: list[psutil.Process], phase: Phase, work: Any) -> Phas
     return phase
 
 
-async def baseline_phase(url: str, proc: psutil.Process, phase: Phase) -> Phase:
-    """`relay.baseline_phase`, with the clients started only once the relay is idle and the
-    clock is running (a gather starts its coroutines at once)."""
-    import websockets
-
-    sockets = await in_batches(
-        [websockets.connect(url, max_size=None, compression=None) for _ in range(phase.streams)]
-    )
-    text = message(phase.tokens, phase.rate)
-
-    async def client(socket: Any, offset: float) -> None:
-        await asyncio.sleep(offset)
-        for _ in range(phase.runs):
-            await one_run(socket, phase, lambda: socket.send(text))
-
-    async def work() -> None:
-        await asyncio.gather(*(client(s, phase.offset(i)) for i, s in enumerate(sockets)))
-
-    await measured([proc], phase, work())
-    await asyncio.gather(*(s.close() for s in sockets))
-    return phase
-
-
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     redis = redis_server()
     with harness.simulator(rate=args.rate) as (sim_url, _), \
@@ -218,7 +190,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         each = [cpu_seconds([p]) - b for p, b in zip(procs, each_before, strict=True)]
         redis_cpu = cpu_seconds([redis]) - redis_before if redis else float("nan")
         await clients.close()
-        theirs = await baseline_phase(
+        theirs = await relay.baseline_phase(
             base_url, base_proc, Phase(args.streams, args.tokens, args.rate, args.runs)
         )
     print(f"app: {ours.deltas}/{ours.expected} deltas; baseline: {theirs.deltas}/"
