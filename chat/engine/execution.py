@@ -188,14 +188,10 @@ class RunExecution:
         message = self.acc.message(upstream_id)
         if message is None:
             return
-        text = message_text(message)
-
-        def write() -> None:
-            pk = self._message_pks.get(upstream_id)
-            if pk is not None:
-                store.message_checkpoint(message_id=pk, content=text)
-
-        self.writer.put(write, coalesce_key=f"checkpoint:{upstream_id}")
+        self.writer.put(
+            store.Checkpoint(self._message_pks, upstream_id, message_text(message)),
+            coalesce_key=f"checkpoint:{upstream_id}",
+        )
 
     def _on_run_created(self, data: dict[str, Any]) -> None:
         self.upstream_run_id = data.get("id", "")

@@ -9,6 +9,11 @@ thread is free goes there in one trip, in order. With 200 streams, each checkpoi
 second, that is a few trips a second instead of one per write, each of which woke a thread
 and the event loop and fought the relay for the GIL. A run's writes still run in the order
 they were queued, one at a time, and one failed write does not stop the others.
+
+Writes of one kind queued next to each other (a class with a `run_batch` classmethod, such as
+`store.Checkpoint`) run as one batch. While writes keep coming, trips are at least
+`TRIP_INTERVAL` apart, so that more of them share one: nothing waits on a checkpoint, and a
+run that waits for its writes (`close`, at its end) cuts the pause short.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ Write = Callable[[], Any]
 # At most this many writes per trip, so that a burst of run starts or ends cannot keep the
 # thread busy long enough to delay another run's checkpoint by much.
 BATCH_LIMIT = 100
+# While writes keep coming, a trip starts at most this long after the previous one started.
+TRIP_INTERVAL = 0.05
 
 
 class Writer:
@@ -62,9 +69,16 @@ class _SharedQueue:
     def __init__(self) -> None:
         self._items: list[tuple[Writer, str | None, Any]] = []
         self._task: asyncio.Task[None] | None = None
+        self._pause: asyncio.Future[None] | None = None
+        self._waited_for = False  # a marker is queued: someone awaits the writes
+        self._last_trip = float("-inf")
 
     def add(self, writer: Writer, key: str | None, write: Any) -> None:
         self._items.append((writer, key, write))
+        if _is_marker(write):
+            self._waited_for = True
+            if self._pause is not None and not self._pause.done():
+                self._pause.set_result(None)
         if self._task is None or self._task.done():
             # A fresh context: the drain outlives whichever request or run started it, and
             # must not be tied to a request's thread (asgiref's ThreadSensitiveContext).
@@ -75,8 +89,20 @@ class _SharedQueue:
     async def _drain(self) -> None:
         # Ends when the queue is empty (the next `add` starts another): no task is left
         # waiting when a loop closes.
+        loop = asyncio.get_running_loop()
         while self._items:
+            wait = self._last_trip + TRIP_INTERVAL - loop.time()
+            if wait > 0 and not self._waited_for:
+                self._pause = pause = loop.create_future()
+                timer = loop.call_later(wait, _resolve, pause)
+                try:
+                    await pause
+                finally:
+                    timer.cancel()
+                    self._pause = None
+            self._last_trip = loop.time()
             batch, self._items = self._items[:BATCH_LIMIT], self._items[BATCH_LIMIT:]
+            self._waited_for = any(_is_marker(item) for _, _, item in self._items)
             writes = [(w, w._take(key, item)) for w, key, item in batch if not _is_marker(item)]
             if writes:
                 try:
@@ -95,16 +121,32 @@ def _is_marker(item: Any) -> bool:
     return isinstance(item, asyncio.Future)
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 @database_sync_to_async
 def _run_in_thread(writes: list[Write]) -> list[int]:
-    failed = []
-    for index, write in enumerate(writes):
+    failed: list[int] = []
+    index = 0
+    while index < len(writes):
+        write = writes[index]
+        run_batch = getattr(type(write), "run_batch", None)
+        end = index + 1
+        if run_batch is not None:
+            while end < len(writes) and type(writes[end]) is type(write):
+                end += 1
         try:
-            write()
+            if run_batch is not None:
+                run_batch(writes[index:end])
+            else:
+                write()
         except Exception:
             # One failed write must not stop the later ones (the final state above all).
-            failed.append(index)
+            failed.extend(range(index, end))
             logger.exception("run engine write failed")
+        index = end
     return failed
 
 
