@@ -48,7 +48,8 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 
 def contents() -> list[str]:
-    return list(Message.objects.filter(role="assistant").order_by("pk").values_list("content", flat=True))
+    replies = Message.objects.filter(role="assistant").order_by("pk")
+    return list(replies.values_list("content", flat=True))
 
 
 async def test_checkpoints_of_several_runs_go_in_one_batch(
@@ -63,7 +64,8 @@ async def test_checkpoints_of_several_runs_go_in_one_batch(
 
     assert batches == [["partial 0", "partial 1", "partial 2"]]
     assert await database_sync_to_async(contents)() == ["partial 0", "partial 1", "partial 2"]
-    updated = await Message.objects.filter(role="assistant").values_list("updated_at", flat=True).afirst()
+    replies = Message.objects.filter(role="assistant")
+    updated = await replies.values_list("updated_at", flat=True).afirst()
     assert updated is not None and updated > replies[0].updated_at
 
 
