@@ -173,9 +173,7 @@ def message_checkpoints(checkpoints: Sequence[Checkpoint]) -> None:
     transaction. Raw SQL on this hot path: the ORM's update builds and compiles a query
     for each row."""
     rows = [
-        (c.content, pk)
-        for c in checkpoints
-        if (pk := c.message_pks.get(c.upstream_id)) is not None
+        (c.content, pk) for c in checkpoints if (pk := c.message_pks.get(c.upstream_id)) is not None
     ]
     if not rows:
         return
