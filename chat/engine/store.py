@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -178,14 +178,17 @@ def message_checkpoints(checkpoints: Sequence[Checkpoint]) -> None:
     if not rows:
         return
     updated_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    quote, meta = connection.ops.quote_name, Message._meta
-    content, updated, pk = (meta.get_field(f).column for f in ("content", "updated_at", "id"))
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {quote(content)} = %s, {quote(updated)} = %s "
-        f"WHERE {quote(pk)} = %s"
-    )
+    quote = connection.ops.quote_name
+    content, updated, key = (quote(_column(Message, f)) for f in ("content", "updated_at", "id"))
+    sql = f"UPDATE {quote(Message._meta.db_table)} SET {content} = %s, {updated} = %s WHERE {key} = %s"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, [(text, updated_at, pk) for text, pk in rows])
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.column
 
 
 def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int]) -> None:
