@@ -180,7 +180,8 @@ def message_checkpoints(checkpoints: Sequence[Checkpoint]) -> None:
     updated_at = connection.ops.adapt_datetimefield_value(timezone.now())
     quote = connection.ops.quote_name
     content, updated, key = (quote(_column(Message, f)) for f in ("content", "updated_at", "id"))
-    sql = f"UPDATE {quote(Message._meta.db_table)} SET {content} = %s, {updated} = %s WHERE {key} = %s"
+    table = quote(Message._meta.db_table)
+    sql = f"UPDATE {table} SET {content} = %s, {updated} = %s WHERE {key} = %s"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, [(text, updated_at, pk) for text, pk in rows])
 

@@ -64,8 +64,8 @@ async def test_checkpoints_of_several_runs_go_in_one_batch(
 
     assert batches == [["partial 0", "partial 1", "partial 2"]]
     assert await database_sync_to_async(contents)() == ["partial 0", "partial 1", "partial 2"]
-    replies = Message.objects.filter(role="assistant")
-    updated = await replies.values_list("updated_at", flat=True).afirst()
+    streamed = Message.objects.filter(role="assistant")
+    updated = await streamed.values_list("updated_at", flat=True).afirst()
     assert updated is not None and updated > replies[0].updated_at
 
 
