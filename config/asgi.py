@@ -6,11 +6,15 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+import django  # noqa: E402
 
 import config.daphne_nodelay  # noqa: E402,F401  (before daphne accepts a connection)
 
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application does first
+
+from config.asgi_tuning import ASGIHandler, RequestLanes, ServerSendInScope  # noqa: E402
+
+django_asgi_app = ASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -18,7 +22,6 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from config.asgi_tuning import RequestLanes, ServerSendInScope  # noqa: E402
 from config.collector import settle_collector  # noqa: E402
 
 http_app: Any = RequestLanes(django_asgi_app)

@@ -22,6 +22,12 @@ none of these (the connection is open, nothing negotiated compression, nothing i
 size limit or fragmenting applies) is framed here as RFC 6455 says for a server (FIN, opcode,
 length, unmasked payload) and written; anything else takes autobahn's path.
 
+Twisted's HTTP request also parses every POST body it receives (form fields and multipart
+uploads, into `request.args`) before daphne reads the body again for the application, which
+is all that ever uses it: the parsing is turned off. Twisted parsed the Content-Type with
+the email package's header registry, which creates a new class for every header it parses:
+a class and its reference cycles per POST, for the garbage collector.
+
 Imported by `config.asgi`, which daphne loads before it starts serving.
 """
 
@@ -30,7 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
-from daphne.http_protocol import HTTPFactory
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketProtocol
 
 _build_protocol = HTTPFactory.buildProtocol
@@ -105,6 +111,16 @@ def _build_protocol_without_delay(self: HTTPFactory, addr: Any) -> Any:
     return protocol
 
 
+_web_request_init = WebRequest.__init__
+
+
+def _web_request_init_without_form_parsing(self: Any, *args: Any, **kwargs: Any) -> None:
+    kwargs.setdefault("parsePOSTFormSubmission", False)
+    _web_request_init(self, *args, **kwargs)
+
+
+if getattr(WebRequest.__init__, "__name__", "") != _web_request_init_without_form_parsing.__name__:
+    WebRequest.__init__ = _web_request_init_without_form_parsing  # type: ignore[method-assign]
 if getattr(HTTPFactory.buildProtocol, "__name__", "") != _build_protocol_without_delay.__name__:
     HTTPFactory.buildProtocol = _build_protocol_without_delay  # type: ignore[method-assign]
 if getattr(WebSocketProtocol.serverSend, "__name__", "") != _server_send_framed.__name__:
