@@ -17,7 +17,7 @@ import json
 import json.encoder
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -108,6 +108,7 @@ class Hub:
         self.logs: dict[int, RunLog] = {}
         self._active: dict[int, RunLog] = {}  # thread id -> its running run's log
         self._subscribers: defaultdict[int, set[Subscriber]] = defaultdict(set)
+        self._ended: deque[RunLog] = deque()  # in the order they ended
 
     def open_log(self, run_id: int, thread_id: int) -> RunLog:
         self._forget_old_logs()
@@ -116,7 +117,9 @@ class Hub:
         return log
 
     def close_log(self, log: RunLog) -> None:
-        log.end()
+        if not log.ended:
+            log.end()
+            self._ended.append(log)
         if self._active.get(log.thread_id) is log:
             del self._active[log.thread_id]
 
@@ -157,6 +160,10 @@ class Hub:
         return bool(self._subscribers.get(thread_id))
 
     def _forget_old_logs(self) -> None:
+        # The oldest ended first: no pass over every log at each run's start.
         cutoff = time.monotonic() - ENDED_LOG_TTL_SECONDS
-        for run_id in [r for r, log in self.logs.items() if (log.ended_at or cutoff) < cutoff]:
-            del self.logs[run_id]
+        ended = self._ended
+        while ended and (ended[0].ended_at or cutoff) < cutoff:
+            log = ended.popleft()
+            if self.logs.get(log.run_id) is log:
+                del self.logs[log.run_id]
