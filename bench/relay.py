@@ -330,8 +330,10 @@ async def ramp(measure_one: Callable[[Phase], Awaitable[Phase]], steps: list[int
     best = 0.0
     for streams in steps:
         phase = await measure_one(Phase(streams=streams, tokens=tokens, rate=rate, runs=2))
+        busy = 100 * phase.cpu_seconds / max(phase.seconds, 1e-9)  # of one core
         print(f"  ramp {label:8} {streams:4} streams: p99 {phase.pct(99):8.2f} ms, "
-              f"{phase.deltas}/{phase.expected} deltas", file=sys.stderr)  # fmt: skip
+              f"{phase.deltas}/{phase.expected} deltas, server CPU {busy:3.0f} %",
+              file=sys.stderr)  # fmt: skip
         if not phase.ok:
             break
         best = streams * rate

@@ -121,9 +121,11 @@ def _run_create(*, thread: Thread, content: str) -> Run:
         # one_active_run_per_thread. The error leaves the transaction unusable on
         # PostgreSQL: nothing else is written, the caller's transaction rolls back.
         raise RunActive("A reply is still being written in this thread.") from exc
+    # By id, not by instance: the message then holds no reference back to the run that
+    # holds it (a cycle, left for a full collection of the garbage collector).
     run.user_message = Message.objects.create(
-        thread=thread,
-        run=run,
+        thread_id=thread.pk,
+        run_id=run.pk,
         role=Message.Role.USER,
         content=content,
         status=Message.Status.COMPLETED,

@@ -9,6 +9,7 @@ everything final in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ def run_mark_started(
     model: str,
     thread_is_new: bool,
 ) -> None:
-    with transaction.atomic():
+    # A transaction only for two statements: one is atomic on its own.
+    with transaction.atomic() if thread_is_new else contextlib.nullcontext():
         # One statement, conditional on the status: a cancel request may have moved the run
         # on meanwhile, and that must not be undone.
         Run.objects.filter(pk=run_id).update(
