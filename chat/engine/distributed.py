@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 # While a run streams its log outlives any plausible run; after the end, RUN_LOG_TTL_SECONDS.
 ACTIVE_LOG_TTL_SECONDS = 24 * 3600
+ACTIVE_TTL_EVERY = 64  # frames between two renewals of a streaming log's TTL
 READ_BLOCK_MS = 5000
 MAX_BACKOFF_SECONDS = 2.0
 _TERMINAL = frozenset(TERMINAL_RUN_EVENTS)
@@ -210,7 +211,11 @@ class StreamSink:
                 maxlen=settings.RUN_LOG_MAX_EVENTS,
                 approximate=True,
             )
-            touched.add(run_id)
+            if seq % ACTIVE_TTL_EVERY == 1:
+                # The active TTL with the first entry and then now and again (a stream that
+                # Redis lost with a restart is made again by the next XADD, without one):
+                # not one EXPIRE per frame, which doubled the commands of a batch.
+                touched.add(run_id)
         for run_id in touched.difference(ended):
             pipe.expire(log_key(run_id), ACTIVE_LOG_TTL_SECONDS)
         for run_id in ended:

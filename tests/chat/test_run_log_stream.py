@@ -11,7 +11,12 @@ import pytest
 from pytest_django import Settings
 from redis.asyncio import Redis
 
-from chat.engine.distributed import StreamSink, log_key
+from chat.engine.distributed import (
+    ACTIVE_LOG_TTL_SECONDS,
+    ACTIVE_TTL_EVERY,
+    StreamSink,
+    log_key,
+)
 from chat.engine.runlog import RunLog
 from tests.chat.test_health import required_url
 
@@ -58,3 +63,33 @@ async def test_a_new_run_replaces_what_a_reset_database_left_under_its_id(
     await write(fresh, "thread.message.created", "thread.run.created")
 
     assert await entries(redis_settings, 7) == [("0-1", fresh.frame(1)), ("0-2", fresh.frame(2))]
+
+
+async def ttl(settings: Settings, run_id: int) -> int:
+    client = Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    try:
+        return int(await client.ttl(log_key(run_id)))
+    finally:
+        await client.aclose()
+
+
+async def test_a_streaming_log_expires_one_day_on_and_an_ended_one_soon(
+    redis_settings: Settings,
+) -> None:
+    # Never a log without a TTL (-1): not from its first frame, not after a stream Redis
+    # lost is made again by a later frame, not once its run ended.
+    log = RunLog(run_id=3, thread_id=1)
+    await write(log, "thread.run.created")
+    assert ACTIVE_LOG_TTL_SECONDS - 60 < await ttl(redis_settings, 3) <= ACTIVE_LOG_TTL_SECONDS
+
+    client = Redis.from_url(redis_settings.REDIS_URL, decode_responses=True)
+    await client.delete(log_key(3))  # as a Redis restart without persistence would
+    await client.aclose()
+    await write(log, *["thread.message.delta"] * ACTIVE_TTL_EVERY)
+    assert ACTIVE_LOG_TTL_SECONDS - 60 < await ttl(redis_settings, 3) <= ACTIVE_LOG_TTL_SECONDS
+
+    sink = StreamSink()
+    sink.add(log, log.append("thread.run.completed", {}), "thread.run.completed")
+    sink.end(log)
+    assert await sink.drain(5.0)
+    assert 0 < await ttl(redis_settings, 3) <= redis_settings.RUN_LOG_TTL_SECONDS
