@@ -119,8 +119,11 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, weather_api: WeatherApi
         yield app.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(app_server: str) -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API keeps its event loop marked as
+    # running in the main thread while it is open, and every async test collected after the
+    # browser tests would then fail to start its own.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(),
