@@ -19,6 +19,7 @@ run that waits for its writes (`close`, at its end) cuts the pause short.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import weakref
@@ -69,16 +70,13 @@ class _SharedQueue:
     def __init__(self) -> None:
         self._items: list[tuple[Writer, str | None, Any]] = []
         self._task: asyncio.Task[None] | None = None
-        self._pause: asyncio.Future[None] | None = None
-        self._waited_for = False  # a marker is queued: someone awaits the writes
+        self._waited_for = asyncio.Event()  # a marker is queued: someone awaits the writes
         self._last_trip = float("-inf")
 
     def add(self, writer: Writer, key: str | None, write: Any) -> None:
         self._items.append((writer, key, write))
         if _is_marker(write):
-            self._waited_for = True
-            if self._pause is not None and not self._pause.done():
-                self._pause.set_result(None)
+            self._waited_for.set()
         if self._task is None or self._task.done():
             # A fresh context: the drain outlives whichever request or run started it, and
             # must not be tied to a request's thread (asgiref's ThreadSensitiveContext).
@@ -92,17 +90,13 @@ class _SharedQueue:
         loop = asyncio.get_running_loop()
         while self._items:
             wait = self._last_trip + TRIP_INTERVAL - loop.time()
-            if wait > 0 and not self._waited_for:
-                self._pause = pause = loop.create_future()
-                timer = loop.call_later(wait, _resolve, pause)
-                try:
-                    await pause
-                finally:
-                    timer.cancel()
-                    self._pause = None
+            if wait > 0 and not self._waited_for.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._waited_for.wait(), wait)
             self._last_trip = loop.time()
             batch, self._items = self._items[:BATCH_LIMIT], self._items[BATCH_LIMIT:]
-            self._waited_for = any(_is_marker(item) for _, _, item in self._items)
+            if not any(_is_marker(item) for _, _, item in self._items):
+                self._waited_for.clear()
             writes = [(w, w._take(key, item)) for w, key, item in batch if not _is_marker(item)]
             if writes:
                 try:
@@ -119,11 +113,6 @@ class _SharedQueue:
 
 def _is_marker(item: Any) -> bool:
     return isinstance(item, asyncio.Future)
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 @database_sync_to_async
