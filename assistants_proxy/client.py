@@ -29,8 +29,8 @@ from assistants_proxy.errors import (
     StallError,
     TransportError,
 )
-from assistants_proxy.events import StreamEvent, parse_event
-from assistants_proxy.sse import aiter_sse
+from assistants_proxy.events import STREAM_END_EVENTS, StreamEvent, parse_event
+from assistants_proxy.sse import SSEBody
 
 DEFAULT_STALL_TIMEOUT = 120.0
 MAX_RETRY_AFTER = 30.0
@@ -160,7 +160,8 @@ class EventStream:
     def __init__(self, client: AssistantsClient, method: str, path: str, body: dict[str, Any]):
         self._client = client
         self._request = (method, client.base_url + path, body)
-        self._response: httpx.Response | None = None
+        self._body: SSEBody | None = None
+        self._ended = False  # the stream's last event has been read
         self.events_received = 0
 
     async def __aenter__(self) -> EventStream:
@@ -178,7 +179,7 @@ class EventStream:
                 await response.aclose()
             return response
 
-        self._response = await client.with_retries(send)
+        self._body = SSEBody(await client.with_retries(send))
         return self
 
     async def __aexit__(
@@ -190,19 +191,23 @@ class EventStream:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._response is not None:
-            await self._response.aclose()
+        """Close the response; after the stream's last event, its connection is kept for
+        the next request (`SSEBody.release`)."""
+        if self._body is not None:
+            await self._body.release(finished=self._ended)
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events()
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
-        if self._response is None:
+        if self._body is None:
             raise RuntimeError("use `async with` before iterating an EventStream")
         try:
-            async for sse in aiter_sse(self._response):
+            async for sse in self._body.events():
                 event = parse_event(sse.event, sse.data)
                 self.events_received += 1
+                if event.name in STREAM_END_EVENTS:
+                    self._ended = True
                 yield event
                 if event.name == "done":
                     return

@@ -11,11 +11,12 @@ a multi-byte UTF-8 character.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 
 import httpx
 from httpx_sse import ServerSentEvent
@@ -23,7 +24,14 @@ from httpx_sse._decoders import SSELineDecoder
 
 from assistants_proxy.errors import ProtocolError
 
-__all__ = ["ServerSentEvent", "SSEStreamDecoder", "iter_sse_bytes", "read_capture", "aiter_sse"]
+__all__ = [
+    "ServerSentEvent",
+    "SSEStreamDecoder",
+    "iter_sse_bytes",
+    "read_capture",
+    "aiter_sse",
+    "SSEBody",
+]
 
 _BOM = "\ufeff"
 
@@ -148,7 +156,7 @@ def _flat_data(text: str, pos: int, decoder: json.JSONDecoder) -> tuple[str, int
     return text[pos:end], end
 
 
-async def aiter_sse(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+async def aiter_sse(response: httpx.Response) -> AsyncGenerator[ServerSentEvent, None]:
     """Events from a live streaming response, decoded as the bytes arrive."""
     # Media types are case-insensitive (RFC 9110, section 8.3.1).
     content_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -160,3 +168,53 @@ async def aiter_sse(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
             yield event
     for event in decoder.flush():
         yield event
+
+
+class SSEBody:
+    """The events of one live streaming response, then its release.
+
+    A reader stops at the reply's last event (the run's end, `done`), but the server's body
+    does not end there: `[DONE]` and the chunked encoding's last chunk follow at once. Closing
+    the response with those unread closes its connection too, so the next stream to the same
+    server pays a new TCP connection (and, over https, a TLS handshake). `release(finished=
+    True)` reads that end first, briefly and boundedly, and the connection goes back to the
+    client's pool; a body that does not end within `DRAIN_SECONDS` or `DRAIN_EVENTS` is closed
+    as before, and so is one released unfinished (a cancel, an error).
+    """
+
+    DRAIN_SECONDS = 0.5
+    DRAIN_EVENTS = 4
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self._events: AsyncGenerator[ServerSentEvent, None] | None = None
+
+    def events(self) -> AsyncIterator[ServerSentEvent]:
+        """The one iterator over the body's events: iterating again goes on where the last
+        loop stopped."""
+        if self._events is None:
+            self._events = aiter_sse(self.response)
+        return self._events
+
+    async def release(self, *, finished: bool) -> None:
+        events, self._events = self._events, None
+        try:
+            if finished and events is not None and not self.response.is_closed:
+                await self._drain(events)
+        finally:
+            # A read in progress in another task (a cancel closing the stream under its
+            # reader) is woken by the response's close; the generator is not ours to close.
+            if events is not None and not getattr(events, "ag_running", False):
+                await events.aclose()
+            await self.response.aclose()
+
+    async def _drain(self, events: AsyncIterator[ServerSentEvent]) -> None:
+        left = self.DRAIN_EVENTS
+        try:
+            async with asyncio.timeout(self.DRAIN_SECONDS):
+                async for _ in events:
+                    left -= 1
+                    if not left:
+                        return
+        except (TimeoutError, httpx.HTTPError, httpx.StreamError, ProtocolError):
+            pass  # not reusable: closed below with the response

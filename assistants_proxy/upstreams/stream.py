@@ -102,7 +102,10 @@ class TranslatedStream:
             async for sse in self._request.events():
                 if self._state.cancel_requested:
                     return
-                for event in self._translator.feed(sse):
+                events = self._translator.feed(sse)
+                if builder.finished:
+                    self._request.finished = True  # the rest of the body can be read
+                for event in events:
                     yield event
                 if builder.finished:
                     return

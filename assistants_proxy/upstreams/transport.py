@@ -17,7 +17,7 @@ import httpx
 
 from assistants_proxy.client import AssistantsClient
 from assistants_proxy.errors import StallError, TransportError
-from assistants_proxy.sse import ServerSentEvent, aiter_sse
+from assistants_proxy.sse import ServerSentEvent, SSEBody
 
 
 def protocol_client(
@@ -44,16 +44,22 @@ def protocol_client(
 
 
 class SSERequest:
-    """One streaming POST: `await open()` (with retries), then `events()`, then `aclose()`."""
+    """One streaming POST: `await open()` (with retries), then `events()`, then `aclose()`.
+
+    Set `finished` once the reply's last event has been read: closing then keeps the
+    connection for the next request (`SSEBody.release`)."""
 
     def __init__(self, client: AssistantsClient, path: str, body: dict[str, Any]) -> None:
         self._client = client
         self._url = client.base_url + path
         self._body = body
         self.response: httpx.Response | None = None
+        self._events: SSEBody | None = None
+        self.finished = False
 
     async def open(self) -> None:
         self.response = await self._client.with_retries(self._send)
+        self._events = SSEBody(self.response)
 
     async def _send(self) -> httpx.Response:
         client = self._client
@@ -68,10 +74,10 @@ class SSERequest:
         return response
 
     async def events(self) -> AsyncIterator[ServerSentEvent]:
-        if self.response is None:
+        if self._events is None:
             raise RuntimeError("open() the request before reading its events")
         try:
-            async for sse in aiter_sse(self.response):
+            async for sse in self._events.events():
                 yield sse
         except httpx.ReadTimeout:
             raise StallError("the upstream stream went silent") from None
@@ -81,5 +87,7 @@ class SSERequest:
             raise TransportError(f"the upstream stream broke: {exc!r}") from None
 
     async def aclose(self) -> None:
-        if self.response is not None:
+        if self._events is not None:
+            await self._events.release(finished=self.finished)
+        elif self.response is not None:
             await self.response.aclose()

@@ -8,7 +8,9 @@ import json
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from simulator_client import no_server_errors  # noqa: F401
 from upstreams_client import (
@@ -27,7 +29,7 @@ from upstreams_client import (
 
 from assistants_proxy.accumulator import message_text
 from assistants_proxy.errors import HTTPStatusError, MalformedEventError, RunNotFoundError
-from assistants_proxy.events import StreamEvent
+from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.simulator.script import plan_reply
 from assistants_proxy.usage import normalise_usage
 
@@ -426,3 +428,31 @@ async def test_the_assistants_final_state_is_the_servers_run_and_messages(
     assert stored["status"] == "completed"
     assert [message_text(m) for m in messages] == [SEED_TEXT]
     assert again.texts() == [SEED_TEXT] and run_of(again)["thread_id"] == ids["thread_id"]
+
+
+def _client_ports(base_url: str) -> set[int]:
+    """Local ports of this process's open connections to the server at `base_url`."""
+    port = urlsplit(base_url).port
+    return {
+        conn.laddr.port
+        for conn in psutil.Process().net_connections("tcp")
+        if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+    }
+
+
+@parametrize_protocols
+async def test_runs_one_after_another_reuse_one_connection(
+    protocol: str, simulator_url: str
+) -> None:
+    """Read as the run engine reads: up to the run's end, not to the end of the body."""
+    seen: list[set[int]] = []
+    async with upstream_for(protocol, simulator_url) as upstream:
+        for text in ("Hello", "And again"):
+            async with upstream.start_run(request(unique(text))) as events:
+                async for event in events:
+                    if event.name in TERMINAL_RUN_EVENTS:
+                        break
+            seen.append(_client_ports(simulator_url))
+
+    assert len(seen[0]) == 1
+    assert seen[1] == seen[0]

@@ -201,3 +201,49 @@ async def test_it_reuses_a_kept_alive_connection() -> None:
             response = await http.get(f"http://127.0.0.1:{port}/")
             assert response.content == b"".join(events(3))
     assert connections == 1
+
+
+async def test_idle_connections_are_kept_while_more_than_the_keepalive_limit_are_busy() -> None:
+    """LIMITS keeps 10 idle connections. With 12 streams open, httpcore's own pass compared
+    the count of all connections with that limit and closed each connection as it fell idle;
+    the requests after it then needed new ones."""
+    connections = 0
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if head.startswith(b"GET /hold"):
+                await chunked(writer, events(1))
+                await release.wait()
+                return
+            await chunked(writer, events(2))
+
+    async with server(handler) as port, client() as http:
+        base = f"http://127.0.0.1:{port}"
+        held = [await http.send(http.build_request("GET", base + "/hold"), stream=True)
+                for _ in range(12)]  # fmt: skip
+        for _ in range(3):
+            answers = await asyncio.gather(*(http.get(base + "/quick") for _ in range(4)))
+            assert all(answer.content == b"".join(events(2)) for answer in answers)
+        release.set()
+        for response in held:
+            await response.aclose()
+    assert connections == 12 + 4
+
+
+async def test_more_requests_than_the_pool_may_connect_queue_and_all_complete() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            await chunked(writer, events(3), pause=0.001)
+
+    limits = httpx.Limits(max_connections=3, max_keepalive_connections=2)
+    transport = lean_http.transport(ssl_context=ssl.create_default_context(), limits=limits)
+    async with server(handler) as port, httpx.AsyncClient(transport=transport) as http:
+        answers = await asyncio.gather(
+            *(http.get(f"http://127.0.0.1:{port}/{i}") for i in range(20))
+        )
+    assert [answer.content for answer in answers] == [b"".join(events(3))] * 20
