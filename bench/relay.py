@@ -391,12 +391,23 @@ async def growth(app: AppClients, proc: psutil.Process, long_tokens: int, runs: 
     return Growth(long / short, 1000 * fixed, 1e6 * short, 1e6 * long)
 
 
+@dataclass
+class Ramp:
+    suffix: str  # of its keys in the report: max_deltas_per_s{suffix}, ...
+    tokens: int
+    steps: list[int]
+
+
 def sizes(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
-        return {"steps": [150, 300], "ramp_tokens": int(args.rate * 1.5), "idle": 200,
+        return {"ramps": [Ramp("", int(args.rate * 1.5), [150, 300])], "idle": 200,
                 "long": 10_000, "growth_runs": 20, "growth_rate": 2 * GROWTH_RATE}  # fmt: skip
-    return {"steps": [50, 75, 100, 125, 150, 175, 200, 250, 300, 400, 600, 800],
-            "ramp_tokens": int(args.rate * 4),
+    # The headline ramp's replies are the load's (T tokens), so that it measures how many
+    # deltas a second one process relays. Short replies (4 s) make a second ramp, in which
+    # the runs' starts cost as much as their deltas.
+    return {"ramps": [Ramp("", args.tokens, [100, 150, 200, 250, 300, 350, 400, 500, 600, 800]),
+                      Ramp("_short_replies", int(args.rate * 4),
+                           [50, 75, 100, 125, 150, 175, 200, 250, 300, 400, 600, 800])],
             "idle": 1000, "long": 100_000, "growth_runs": 40,
             "growth_rate": GROWTH_RATE}  # fmt: skip
 
@@ -424,15 +435,16 @@ async def measure(args: argparse.Namespace, before_phases: Callable[[], None] | 
             result.update(load_report(ours, theirs))
             log("load")
         if "ramp" in only:
-            t = size["ramp_tokens"]
-            result["max_deltas_per_s"] = await ramp(
-                lambda p: app_phase(app, app_proc, p), size["steps"], t, args.rate, "app"
-            )
-            result["baseline_max_deltas_per_s"] = await ramp(
-                lambda p: baseline_phase(base_url, base_proc, p), size["steps"], t, args.rate,
-                "baseline",
-            )  # fmt: skip
-            log("ramp")
+            for r in size["ramps"]:
+                result[f"max_deltas_per_s{r.suffix}"] = await ramp(
+                    lambda p: app_phase(app, app_proc, p), r.steps, r.tokens, args.rate, "app"
+                )
+                result[f"baseline_max_deltas_per_s{r.suffix}"] = await ramp(
+                    lambda p: baseline_phase(base_url, base_proc, p), r.steps, r.tokens,
+                    args.rate, "baseline",
+                )  # fmt: skip
+                result[f"ramp_tokens{r.suffix}"] = r.tokens
+                log(f"ramp of {r.tokens}-token replies")
         if "idle" in only:
             kb = await idle_memory(app, app_proc, size["idle"])
             result.update(kb_per_idle_connection=round(kb, 2), idle_connections=size["idle"])
