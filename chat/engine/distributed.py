@@ -29,11 +29,14 @@ import socket
 import uuid
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
+import hiredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
+from redis.exceptions import DataError, RedisError, ResponseError
 
 from assistants_proxy.events import TERMINAL_RUN_EVENTS
 from chat.engine.runlog import Hub, RunLog
@@ -84,6 +87,32 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class _HiredisPacking:
+    """Commands packed by hiredis (C), as redis-py's synchronous client does; its asyncio
+    client packs them in Python. Every frame is one XADD, and a server process's mirror names
+    every stream it watches in each XREAD: packing was a sixth of a server process's CPU."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        name = args[0]
+        if isinstance(name, str):
+            args = (*name.encode().split(), *args[1:])
+        elif b" " in name:
+            args = (*name.split(), *args[1:])
+        args = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError as exc:
+            raise DataError(str(exc)) from exc
+
+
+def _connection_class(url: str) -> type[Connection]:
+    base: type[Connection] = {
+        "rediss": SSLConnection,
+        "unix": UnixDomainSocketConnection,
+    }.get(urlsplit(url).scheme, Connection)  # type: ignore[assignment]
+    return type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})
+
+
 # Clients are per event loop: a redis.asyncio connection belongs to the loop that opened it.
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Redis, Redis]] = (
     weakref.WeakKeyDictionary()
@@ -95,6 +124,7 @@ def _clients_for_loop() -> tuple[Redis, Redis]:
     pair = _clients.get(loop)
     if pair is None:
         common: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2.0}
+        common["connection_class"] = _connection_class(settings.REDIS_URL)
         commands = Redis.from_url(settings.REDIS_URL, socket_timeout=5.0, **common)
         # Blocking reads wait up to READ_BLOCK_MS for data: their timeout must be longer.
         blocking = Redis.from_url(
@@ -242,6 +272,7 @@ class StreamTail:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.watched: dict[int, RunLog] = {}
+        self._keys: dict[int, str] = {}  # each watched run's stream key, made once
         self._wake_key = f"{_prefix()}:wake:{uuid.uuid4().hex}"
         self._wake_id = "0-0"
         self._task: asyncio.Task[None] | None = None
@@ -251,6 +282,7 @@ class StreamTail:
         if log.run_id in self.watched or log.ended:
             return
         self.watched[log.run_id] = log
+        self._keys[log.run_id] = log_key(log.run_id)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="stream-tail")
         elif self._reading:
@@ -259,6 +291,7 @@ class StreamTail:
 
     def forget(self, run_id: int) -> None:
         self.watched.pop(run_id, None)
+        self._keys.pop(run_id, None)
 
     async def _wake(self) -> None:
         try:
@@ -274,8 +307,9 @@ class StreamTail:
             # like that to it: a read can return to a task that was asked to stop.
             if being_cancelled():
                 raise asyncio.CancelledError
+            keys = self._keys
             streams: dict[Any, Any] = {
-                log_key(run_id): f"0-{log.last_seq}" for run_id, log in self.watched.items()
+                keys[run_id]: f"0-{log.last_seq}" for run_id, log in self.watched.items()
             }
             streams[self._wake_key] = self._wake_id
             self._reading = True

@@ -93,3 +93,27 @@ async def test_a_streaming_log_expires_one_day_on_and_an_ended_one_soon(
     sink.end(log)
     assert await sink.drain(5.0)
     assert 0 < await ttl(redis_settings, 3) <= redis_settings.RUN_LOG_TTL_SECONDS
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("XADD", "k", "MAXLEN", "~", 1000, "0-5", "f", '{"t":"h\u00e9llo \u2603"}', "e", "x"),
+        ("XREAD", "COUNT", 1000, "BLOCK", 5000, "STREAMS", "a", "b", "0-1", "0-2"),
+        ("CONFIG GET", "maxmemory"),
+        ("SET", b"k", bytearray(b"v"), "PX", 1.5),
+    ],
+)
+def test_commands_packed_by_hiredis_are_byte_for_byte_redis_pys(
+    command: tuple[object, ...],
+) -> None:
+    from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
+
+    from chat.engine.distributed import _connection_class
+
+    for url, base in [("redis://h:6379/0", Connection), ("rediss://h:6380/0", SSLConnection),
+                      ("unix:///tmp/redis.sock", UnixDomainSocketConnection)]:  # fmt: skip
+        packing = _connection_class(url)
+        assert issubclass(packing, base)
+        assert packing().pack_command(*command) != []
+        assert b"".join(packing().pack_command(*command)) == b"".join(base().pack_command(*command))
