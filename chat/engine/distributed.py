@@ -36,7 +36,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
-from redis.exceptions import DataError, RedisError, ResponseError
+from redis.commands.core import AsyncScript
+from redis.exceptions import DataError, RedisError
 
 from assistants_proxy.events import TERMINAL_RUN_EVENTS
 from chat.engine.runlog import Hub, RunLog
@@ -227,37 +228,73 @@ class StreamSink:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     async def _write(self, batch: list[tuple[int, int, str, str]], ended: list[int]) -> None:
-        pipe = redis().pipeline(transaction=False)
+        keys: dict[int, int] = {}  # run id -> its index in KEYS (1-based, as in Lua)
+        entries: list[Any] = []
         touched: set[int] = set()
         for run_id, seq, frame, event in batch:
-            if seq == 1:
-                # A new run's log starts empty, whatever a reset database left under its id:
-                # cleared before its first entry, which must stay.
-                pipe.delete(log_key(run_id))
-            pipe.xadd(
-                log_key(run_id),
-                {"f": frame, "e": event},
-                id=f"0-{seq}",
-                maxlen=settings.RUN_LOG_MAX_EVENTS,
-                approximate=True,
-            )
+            index = keys.setdefault(run_id, len(keys) + 1)
+            entries += (index, seq, frame, event)
             if seq % ACTIVE_TTL_EVERY == 1:
                 # The active TTL with the first entry and then now and again (a stream that
                 # Redis lost with a restart is made again by the next XADD, without one):
-                # not one EXPIRE per frame, which doubled the commands of a batch.
+                # not one EXPIRE per frame.
                 touched.add(run_id)
+        expires: list[Any] = []
         for run_id in touched.difference(ended):
-            pipe.expire(log_key(run_id), ACTIVE_LOG_TTL_SECONDS)
+            expires += (keys[run_id], ACTIVE_LOG_TTL_SECONDS)
         for run_id in ended:
-            pipe.expire(log_key(run_id), settings.RUN_LOG_TTL_SECONDS)
-        for result in await pipe.execute(raise_on_error=False):
-            # A retry after a partly applied batch meets the entries already written: their
-            # ids are not above the stream's last one. Anything else is worth a line.
-            if isinstance(result, ResponseError):
-                if "equal or smaller" not in str(result):
-                    logger.error("run log: Redis refused a write: %s", result)
-            elif isinstance(result, (RedisError, OSError)):
-                raise result
+            expires += (keys.setdefault(run_id, len(keys) + 1), settings.RUN_LOG_TTL_SECONDS)
+        args = [settings.RUN_LOG_MAX_EVENTS, len(batch), *entries, *expires]
+        refused = await _append_script()(keys=[log_key(run_id) for run_id in keys], args=args)
+        for reason in refused or ():
+            logger.error("run log: Redis refused a write: %s", reason)
+
+
+# One command per batch: a pipeline of one XADD per frame cost a reply to read and check per
+# frame, a third of the Redis work of the process executing the runs. KEYS are the batch's
+# streams; ARGV is the length bound, the number of entries, each entry as (key index, seq,
+# frame, event), then (key index, seconds) pairs to EXPIRE. A new run's log (seq 1) starts
+# empty, whatever a reset database left under its id. An entry whose id is not above the
+# stream's last one was written by an earlier try of the same batch (its reply was lost):
+# skipped. Any other refusal is returned.
+_APPEND_LUA = """
+local maxlen = ARGV[1]
+local count = tonumber(ARGV[2])
+local refused = {}
+local i = 3
+for _ = 1, count do
+    local key = KEYS[tonumber(ARGV[i])]
+    local seq = ARGV[i + 1]
+    if seq == '1' then
+        redis.call('DEL', key)
+    end
+    local reply = redis.pcall('XADD', key, 'MAXLEN', '~', maxlen, '0-' .. seq,
+                              'f', ARGV[i + 2], 'e', ARGV[i + 3])
+    if type(reply) == 'table' and reply.err and not string.find(reply.err, 'equal or smaller') then
+        refused[#refused + 1] = reply.err
+    end
+    i = i + 4
+end
+while i <= #ARGV do
+    redis.call('EXPIRE', KEYS[tonumber(ARGV[i])], ARGV[i + 1])
+    i = i + 2
+end
+return refused
+"""
+
+_scripts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScript] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _append_script() -> AsyncScript:
+    """The append script on the running loop's client (EVALSHA; loaded again after a Redis
+    restart emptied the script cache)."""
+    loop = asyncio.get_running_loop()
+    script = _scripts.get(loop)
+    if script is None:
+        script = _scripts[loop] = redis().register_script(_APPEND_LUA)
+    return script
 
 
 def gap_frame(run_id: int) -> str:

@@ -117,3 +117,39 @@ def test_commands_packed_by_hiredis_are_byte_for_byte_redis_pys(
         assert issubclass(packing, base)
         assert packing().pack_command(*command) != []
         assert b"".join(packing().pack_command(*command)) == b"".join(base().pack_command(*command))
+
+
+async def test_a_batch_written_again_after_a_lost_reply_changes_nothing(
+    redis_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = RunLog(run_id=11, thread_id=1)
+    names = ["thread.run.created", "thread.message.delta", "thread.message.delta"]
+    batch = [(11, log.append(name, {"n": name}), "", name) for name in names]
+    batch = [(run_id, seq, log.frame(seq), name) for run_id, seq, _, name in batch]
+    sink = StreamSink()
+    await sink._write(batch, [])
+    await sink._write(batch, [])  # as the sink's retry does when a reply was lost
+
+    assert await entries(redis_settings, 11) == [(f"0-{seq}", frame) for _, seq, frame, _ in batch]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_write_redis_refuses_is_logged_and_the_others_are_written(
+    redis_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Redis.from_url(redis_settings.REDIS_URL, decode_responses=True)
+    try:
+        await client.set(log_key(12), "not a stream")
+        good, bad = RunLog(run_id=13, thread_id=1), RunLog(run_id=12, thread_id=1)
+        sink = StreamSink()
+        seq_bad = bad.append("thread.message.delta", {"n": 1})
+        seq_good = good.append("thread.message.delta", {"n": 2})
+        await sink._write(
+            [(12, seq_bad + 1, bad.frame(seq_bad), "thread.message.delta"),
+             (13, seq_good, good.frame(seq_good), "thread.message.delta")], []
+        )  # fmt: skip
+    finally:
+        await client.aclose()
+
+    assert await entries(redis_settings, 13) == [("0-1", good.frame(1))]
+    assert any("WRONGTYPE" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
