@@ -3,7 +3,7 @@
 Every run's frames are appended to a Redis stream, `<REDIS_KEY_PREFIX>:run:<id>:log`, whose
 entry ids are `0-<seq>`: the stream is the run's log, addressed by the same seq the browser
 resumes from.
-The process executing the run writes them in batches (`StreamSink`: one pipeline per turn of
+The process executing the run writes them in batches (`StreamSink`: one script call per turn of
 the event loop, in order). A server process with sockets on the run's thread mirrors the stream
 into an ordinary `RunLog` (`StreamTail`: one blocking XREAD for all the runs it watches) and
 hands new frames to its sockets exactly as it does for a run executed in the process, so the
