@@ -182,7 +182,9 @@ class SSEBody:
     as before, and so is one released unfinished (a cancel, an error).
     """
 
-    DRAIN_SECONDS = 0.5
+    # A server sends the body's end right after its last event, usually in the same write.
+    # The bound is short because a run's end is announced only once its stream is released.
+    DRAIN_SECONDS = 0.1
     DRAIN_EVENTS = 4
 
     def __init__(self, response: httpx.Response) -> None:
