@@ -315,7 +315,9 @@ class StreamTail:
         self.watched: dict[int, RunLog] = {}
         self._keys: dict[int, str] = {}  # each watched run's stream key, made once
         self._wake_key = f"{_prefix()}:wake:{uuid.uuid4().hex}"
-        self._wake_id = "0-0"
+        # What the next XREAD names: every watched stream with the last id read from it, and
+        # the wake-up stream. Kept up to date as entries arrive, not made again for each read.
+        self._streams: dict[Any, Any] = {self._wake_key: "0-0"}
         self._task: asyncio.Task[None] | None = None
         self._reading = False
 
@@ -323,7 +325,8 @@ class StreamTail:
         if log.run_id in self.watched or log.ended:
             return
         self.watched[log.run_id] = log
-        self._keys[log.run_id] = log_key(log.run_id)
+        key = self._keys[log.run_id] = log_key(log.run_id)
+        self._streams[key] = f"0-{log.last_seq}"
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="stream-tail")
         elif self._reading:
@@ -332,7 +335,9 @@ class StreamTail:
 
     def forget(self, run_id: int) -> None:
         self.watched.pop(run_id, None)
-        self._keys.pop(run_id, None)
+        key = self._keys.pop(run_id, None)
+        if key is not None:
+            self._streams.pop(key, None)
 
     async def _wake(self) -> None:
         try:
@@ -348,15 +353,13 @@ class StreamTail:
             # like that to it: a read can return to a task that was asked to stop.
             if being_cancelled():
                 raise asyncio.CancelledError
-            keys = self._keys
-            streams: dict[Any, Any] = {
-                keys[run_id]: f"0-{log.last_seq}" for run_id, log in self.watched.items()
-            }
-            streams[self._wake_key] = self._wake_id
             self._reading = True
             try:
+                # The command is made before the read awaits: later changes go to the next.
                 replies: Any = await blocking_redis().xread(
-                    streams, count=1000, block=READ_BLOCK_MS
+                    self._streams,
+                    count=1000,
+                    block=READ_BLOCK_MS,
                 )
                 backoff = 0.05
             except (RedisError, OSError) as exc:
@@ -370,7 +373,7 @@ class StreamTail:
                 self._reading = False
             for key, entries in replies or ():
                 if key == self._wake_key:
-                    self._wake_id = entries[-1][0]
+                    self._streams[key] = entries[-1][0]
                 else:
                     await self._ingest(int(key.rsplit(":", 2)[1]), entries)
 
@@ -387,6 +390,9 @@ class StreamTail:
                 log.append_frame(gap_frame(run_id))
             log.append_frame(fields["f"])
             ended = ended or fields.get("e") in _TERMINAL
+        key = self._keys.get(run_id)
+        if key is not None:
+            self._streams[key] = f"0-{log.last_seq}"
         await self.hub.deliver(log, log.last_seq)
         if ended:
             self.forget(run_id)
