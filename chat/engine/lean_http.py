@@ -37,6 +37,11 @@ class _Buffer(asyncio.Protocol):
         self.error: BaseException | None = None
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[None] | None = None
+        # The read timeout: a wait for data fails once it has lasted its timeout. One timer
+        # per connection, moved lazily (`wait_for_data`), not a timer made and cancelled for
+        # every read: a stream of tokens waits for each of them.
+        self.deadline = 0.0
+        self.timer: asyncio.TimerHandle | None = None
         self.paused = False
         self.write_paused = False
         self.drained: asyncio.Future[None] | None = None
@@ -60,6 +65,9 @@ class _Buffer(asyncio.Protocol):
         self.eof = True
         self.error = exc
         self._wake()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.drained is not None and not self.drained.done():
             self.drained.set_result(None)
 
@@ -74,6 +82,32 @@ class _Buffer(asyncio.Protocol):
     def _wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
+
+    async def wait_for_data(self, timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        if timeout is not None:
+            self.deadline = loop.time() + timeout
+            if self.timer is None:
+                self.timer = loop.call_at(self.deadline, self._on_timer, self.deadline)
+        try:
+            await waiter
+        finally:
+            self.waiter = None
+
+    def _on_timer(self, armed_for: float) -> None:
+        # Armed for an earlier wait's deadline: the wait in progress, if any, may have a later
+        # one (the timer then moves there), or none is in progress (it is dropped, and the
+        # next wait arms one).
+        self.timer = None
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if self.deadline <= armed_for:
+            waiter.set_exception(httpcore.ReadTimeout())
+        else:
+            loop = asyncio.get_running_loop()
+            self.timer = loop.call_at(self.deadline, self._on_timer, self.deadline)
 
 
 def _expire(future: asyncio.Future[None], error: type) -> None:
@@ -100,11 +134,7 @@ class _Stream(httpcore.AsyncNetworkStream):
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         buffer = self._buffer
         if not buffer.data and not buffer.eof:
-            buffer.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await _wait(buffer.waiter, timeout, httpcore.ReadTimeout)
-            finally:
-                buffer.waiter = None
+            await buffer.wait_for_data(timeout)
         data = buffer.data
         if data:
             if len(data) <= max_bytes:  # the usual case: one event, one read

@@ -247,3 +247,46 @@ async def test_more_requests_than_the_pool_may_connect_queue_and_all_complete() 
             *(http.get(f"http://127.0.0.1:{port}/{i}") for i in range(20))
         )
     assert [answer.content for answer in answers] == [b"".join(events(3))] * 20
+
+
+async def test_a_long_stream_never_silent_for_its_timeout_does_not_time_out() -> None:
+    """The read timeout is the longest silence: each wait gets the whole of it, however long
+    the stream has been going (the backend keeps one timer per connection and moves it)."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await chunked(writer, events(12), pause=0.1)  # 1.2 s in all, never 0.3 s silent
+
+    async with (
+        server(handler) as port,
+        client(timeout=0.3) as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert body == b"".join(events(12))
+
+
+async def test_a_stream_that_falls_silent_after_a_while_times_out_after_its_silence() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for chunk in events(5):
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(3)
+
+    loop = asyncio.get_running_loop()
+    async with (
+        server(handler) as port,
+        client(timeout=0.4) as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        received = []
+        with pytest.raises(httpx.ReadTimeout):
+            async for chunk in response.aiter_raw():
+                received.append(chunk)
+                last = loop.time()
+        silent_for = loop.time() - last
+    assert b"".join(received) == b"".join(events(5))
+    assert 0.35 <= silent_for < 1.5
