@@ -200,13 +200,14 @@ class SSEBody:
 
     async def release(self, *, finished: bool) -> None:
         events, self._events = self._events, None
+        # A read in progress in another task (a cancel closing the stream under its reader)
+        # is woken by the response's close; that generator is not ours to drain or close.
+        ours = events is not None and not getattr(events, "ag_running", False)
         try:
-            if finished and events is not None and not self.response.is_closed:
+            if finished and ours and events is not None and not self.response.is_closed:
                 await self._drain(events)
         finally:
-            # A read in progress in another task (a cancel closing the stream under its
-            # reader) is woken by the response's close; the generator is not ours to close.
-            if events is not None and not getattr(events, "ag_running", False):
+            if ours and events is not None:
                 await events.aclose()
             await self.response.aclose()
 

@@ -35,7 +35,13 @@ import hiredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.asyncio import Redis
-from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
+from redis.asyncio.connection import (
+    Connection,
+    ConnectionPool,
+    SSLConnection,
+    UnixDomainSocketConnection,
+    parse_url,
+)
 from redis.commands.core import AsyncScript
 from redis.exceptions import DataError, RedisError
 
@@ -47,6 +53,7 @@ logger = logging.getLogger(__name__)
 # While a run streams its log outlives any plausible run; after the end, RUN_LOG_TTL_SECONDS.
 ACTIVE_LOG_TTL_SECONDS = 24 * 3600
 ACTIVE_TTL_EVERY = 64  # frames between two renewals of a streaming log's TTL
+SINK_BATCH_LIMIT = 2000  # frames per append script call
 READ_BLOCK_MS = 5000
 MAX_BACKOFF_SECONDS = 2.0
 # A mirror pauses this long after handing a read's frames over, before its next read. Each
@@ -126,6 +133,19 @@ def _connection_class(url: str) -> type[Connection]:
     return type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})
 
 
+def _client(url: str, *, socket_timeout: float) -> Redis:
+    # The pool is made here, not by `Redis.from_url`: that replaces the connection class with
+    # its own for rediss:// and unix:// URLs, and hiredis would pack for redis:// only.
+    options: dict[str, Any] = {**parse_url(url), "connection_class": _connection_class(url)}
+    pool = ConnectionPool(
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        socket_timeout=socket_timeout,
+        **options,
+    )
+    return Redis.from_pool(pool)
+
+
 # Clients are per event loop: a redis.asyncio connection belongs to the loop that opened it.
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Redis, Redis]] = (
     weakref.WeakKeyDictionary()
@@ -136,13 +156,9 @@ def _clients_for_loop() -> tuple[Redis, Redis]:
     loop = asyncio.get_running_loop()
     pair = _clients.get(loop)
     if pair is None:
-        common: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2.0}
-        common["connection_class"] = _connection_class(settings.REDIS_URL)
-        commands = Redis.from_url(settings.REDIS_URL, socket_timeout=5.0, **common)
+        commands = _client(settings.REDIS_URL, socket_timeout=5.0)
         # Blocking reads wait up to READ_BLOCK_MS for data: their timeout must be longer.
-        blocking = Redis.from_url(
-            settings.REDIS_URL, socket_timeout=READ_BLOCK_MS / 1000 + 5.0, **common
-        )
+        blocking = _client(settings.REDIS_URL, socket_timeout=READ_BLOCK_MS / 1000 + 5.0)
         pair = _clients[loop] = (commands, blocking)
     return pair
 
@@ -225,8 +241,14 @@ class StreamSink:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch, ended = self._pending, self._ended
-            self._pending, self._ended = [], []
+            # At most SINK_BATCH_LIMIT frames a call: after an outage the backlog goes out in
+            # several scripts, not one that holds Redis (and every mirror's read) for long.
+            # A run's end goes with the batch that holds its last frames.
+            batch, self._pending = (
+                self._pending[:SINK_BATCH_LIMIT],
+                self._pending[SINK_BATCH_LIMIT:],
+            )
+            ended, self._ended = ([], self._ended) if self._pending else (self._ended, [])
             try:
                 await self._write(batch, ended)
                 backoff = 0.05

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import typing
 
@@ -40,8 +41,9 @@ class _Buffer(asyncio.Protocol):
         # The read timeout: a wait for data fails once it has lasted its timeout. One timer
         # per connection, moved lazily (`wait_for_data`), not a timer made and cancelled for
         # every read: a stream of tokens waits for each of them.
-        self.deadline = 0.0
+        self.deadline = math.inf
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = math.inf  # when the armed timer fires
         self.paused = False
         self.write_paused = False
         self.drained: asyncio.Future[None] | None = None
@@ -68,6 +70,7 @@ class _Buffer(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+            self.timer_at = math.inf
         if self.drained is not None and not self.drained.done():
             self.drained.set_result(None)
 
@@ -86,28 +89,36 @@ class _Buffer(asyncio.Protocol):
     async def wait_for_data(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()
         waiter = self.waiter = loop.create_future()
-        if timeout is not None:
-            self.deadline = loop.time() + timeout
-            if self.timer is None:
-                self.timer = loop.call_at(self.deadline, self._on_timer, self.deadline)
+        self.deadline = math.inf if timeout is None else loop.time() + timeout
+        if self.deadline < self.timer_at:  # none armed, or armed too late for this wait
+            if self.timer is not None:
+                self.timer.cancel()
+            self._arm(loop)
         try:
             await waiter
         finally:
             self.waiter = None
 
-    def _on_timer(self, armed_for: float) -> None:
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.deadline == math.inf:
+            self.timer, self.timer_at = None, math.inf
+        else:
+            self.timer = loop.call_at(self.deadline, self._on_timer)
+            self.timer_at = self.deadline
+
+    def _on_timer(self) -> None:
         # Armed for an earlier wait's deadline: the wait in progress, if any, may have a later
         # one (the timer then moves there), or none is in progress (it is dropped, and the
         # next wait arms one).
-        self.timer = None
+        armed_for = self.timer_at
+        self.timer, self.timer_at = None, math.inf
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
         if self.deadline <= armed_for:
             waiter.set_exception(httpcore.ReadTimeout())
         else:
-            loop = asyncio.get_running_loop()
-            self.timer = loop.call_at(self.deadline, self._on_timer, self.deadline)
+            self._arm(asyncio.get_running_loop())
 
 
 def _expire(future: asyncio.Future[None], error: type) -> None:

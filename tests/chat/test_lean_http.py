@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 from cryptography import x509
@@ -290,3 +291,21 @@ async def test_a_stream_that_falls_silent_after_a_while_times_out_after_its_sile
         silent_for = loop.time() - last
     assert b"".join(received) == b"".join(events(5))
     assert 0.35 <= silent_for < 1.5
+
+
+async def test_a_read_with_a_shorter_timeout_than_the_last_is_not_given_the_longer_one() -> None:
+    """A pooled connection's next request may time out sooner, or not at all."""
+    loop = asyncio.get_running_loop()
+    buffer = lean_http._Buffer()
+    loop.call_later(0.05, buffer.data_received, b"x")
+    await buffer.wait_for_data(5.0)  # leaves a timer armed for about 5 s from now
+    buffer.data.clear()
+
+    started = loop.time()
+    with pytest.raises(httpcore.ReadTimeout):
+        await buffer.wait_for_data(0.2)
+    assert loop.time() - started < 1.0
+
+    loop.call_later(0.4, buffer.data_received, b"y")
+    await buffer.wait_for_data(None)  # no timeout: the earlier timers do not apply
+    assert buffer.data == b"y"

@@ -153,3 +153,31 @@ async def test_a_write_redis_refuses_is_logged_and_the_others_are_written(
 
     assert await entries(redis_settings, 13) == [("0-1", good.frame(1))]
     assert any("WRONGTYPE" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+@pytest.mark.parametrize("url", ["redis://h:6379/0", "rediss://h:6380/0", "unix:///tmp/r.sock"])
+def test_every_kind_of_redis_url_gets_hiredis_packing(url: str) -> None:
+    from redis.asyncio.connection import parse_url
+
+    from chat.engine.distributed import _client, _HiredisPacking
+
+    default = parse_url(url).get("connection_class")
+    connection_class = _client(url, socket_timeout=1.0).connection_pool.connection_class
+    assert issubclass(connection_class, _HiredisPacking)
+    if default is not None:  # rediss:// and unix:// keep their transport
+        assert issubclass(connection_class, default)
+
+
+async def test_a_backlog_longer_than_a_batch_goes_out_whole_and_in_order(
+    redis_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chat.engine.distributed.SINK_BATCH_LIMIT", 2)
+    log = RunLog(run_id=21, thread_id=1)
+    sink = StreamSink()
+    for n in range(7):
+        sink.add(log, log.append("thread.message.delta", {"n": n}), "thread.message.delta")
+    sink.end(log)
+    assert await sink.drain(5.0)
+
+    assert await entries(redis_settings, 21) == [(f"0-{i}", log.frame(i)) for i in range(1, 8)]
+    assert 0 < await ttl(redis_settings, 21) <= redis_settings.RUN_LOG_TTL_SECONDS
