@@ -22,6 +22,7 @@ the browser then takes the run's state from the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -125,6 +126,7 @@ class _HiredisPacking:
             raise DataError(str(exc)) from exc
 
 
+@functools.cache
 def _connection_class(url: str) -> type[Connection]:
     base: type[Connection] = {
         "rediss": SSLConnection,

@@ -462,20 +462,19 @@ async def _read_first_event_then_release(
     assert body.response.is_closed
 
 
-async def test_a_body_read_to_its_last_event_gives_its_connection_back_for_the_next() -> None:
+@pytest.mark.parametrize(
+    ("finished", "connections"),
+    [(True, 1), (False, 3)],
+    ids=["read-to-its-last-event-gives-its-connection-back", "released-unfinished-closes-it"],
+)
+async def test_a_body_released_keeps_its_connection_only_when_finished(
+    finished: bool, connections: int
+) -> None:
     end = _chunk(b"event: done\ndata: [DONE]\n\n") + b"0\r\n\r\n"
     async with _server(end) as (port, accepted), httpx.AsyncClient() as http:
         for _ in range(3):
-            await _read_first_event_then_release(http, port, finished=True)
-    assert len(accepted) == 1
-
-
-async def test_a_body_released_unfinished_closes_its_connection() -> None:
-    end = _chunk(b"event: done\ndata: [DONE]\n\n") + b"0\r\n\r\n"
-    async with _server(end) as (port, accepted), httpx.AsyncClient() as http:
-        for _ in range(3):
-            await _read_first_event_then_release(http, port, finished=False)
-    assert len(accepted) == 3
+            await _read_first_event_then_release(http, port, finished=finished)
+    assert len(accepted) == connections
 
 
 async def test_a_body_that_does_not_end_after_its_last_event_is_closed_within_the_budget() -> None:
