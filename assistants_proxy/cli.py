@@ -20,6 +20,7 @@ import httpx
 from assistants_proxy.accumulator import RunAccumulator
 from assistants_proxy.errors import AssistantsError
 from assistants_proxy.events import StreamEvent, parse_event
+from assistants_proxy.seed_tools import GET_WEATHER
 from assistants_proxy.sse import read_capture
 from assistants_proxy.upstreams import PROTOCOLS, RunRequest, make_upstream
 
@@ -115,7 +116,9 @@ async def _stream_async(args: argparse.Namespace) -> int:
         request = RunRequest(
             model=args.model,
             messages=[{"role": "user", "content": args.message}],
-            tools=[] if args.protocol == "assistants" else [_WEATHER_TOOL],
+            # Assistants runs use the assistant's own tools; the stateless protocols only call
+            # functions the request offers.
+            tools=[] if args.protocol == "assistants" else [GET_WEATHER],
             assistant_id=await _assistant_id(args, http),
         )
         accumulator = RunAccumulator()
@@ -138,22 +141,6 @@ async def _assistant_id(args: argparse.Namespace, http: httpx.AsyncClient) -> st
 
     client = AssistantsClient(http, base_url=args.base_url, api_key=args.api_key)
     return str((await client.create_assistant(model=args.model))["id"])
-
-
-# The function the simulator's script calls for weather questions. Assistants runs use the
-# assistant's own tools; the stateless protocols only call functions the request offers.
-_WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Determine weather in a location",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string"}, "unit": {"type": "string"}},
-            "required": ["location"],
-        },
-    },
-}
 
 
 def _print_delta(event: StreamEvent) -> None:

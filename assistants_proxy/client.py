@@ -30,14 +30,17 @@ from assistants_proxy.errors import (
     TransportError,
 )
 from assistants_proxy.events import STREAM_END_EVENTS, StreamEvent, parse_event
-from assistants_proxy.sse import SSEBody
+from assistants_proxy.sse import ServerSentEvent, SSEBody
 
 DEFAULT_STALL_TIMEOUT = 120.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_RETRY_AFTER = 30.0
 
 
-def default_timeout(stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> httpx.Timeout:
-    return httpx.Timeout(connect=10.0, read=stall_timeout, write=30.0, pool=10.0)
+def default_timeout(
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+) -> httpx.Timeout:
+    return httpx.Timeout(connect=connect_timeout, read=stall_timeout, write=30.0, pool=10.0)
 
 
 class AssistantsClient:
@@ -50,13 +53,14 @@ class AssistantsClient:
         max_retries: int = 3,
         backoff: float = 0.5,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff = backoff
-        self.timeout = default_timeout(stall_timeout)
+        self.timeout = default_timeout(stall_timeout, connect_timeout)
         self._sleep = sleep
         self.headers = {"OpenAI-Beta": "assistants=v2", "Content-Type": "application/json"}
         if api_key:
@@ -106,7 +110,7 @@ class AssistantsClient:
         return self._stream(f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", body)
 
     def _stream(self, path: str, body: dict[str, Any]) -> EventStream:
-        return EventStream(self, "POST", path, {**body, "stream": True})
+        return EventStream(SSERequest(self, path, {**body, "stream": True}))
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -154,32 +158,70 @@ class AssistantsClient:
         return random.uniform(0, self.backoff * 2**attempt)  # noqa: S311
 
 
-class EventStream:
-    """An async context manager over one streaming request, yielding typed events."""
+class SSERequest:
+    """One streaming POST: `await open()` (with retries), then `events()`, then `aclose()`.
 
-    def __init__(self, client: AssistantsClient, method: str, path: str, body: dict[str, Any]):
+    Every protocol's streams are read through this: the Assistants client's `EventStream`
+    parses its events, the stateless adapters translate theirs. Set `finished` once the
+    reply's last event has been read: closing then keeps the connection for the next request
+    (`SSEBody.release`)."""
+
+    def __init__(self, client: AssistantsClient, path: str, body: dict[str, Any]) -> None:
         self._client = client
-        self._request = (method, client.base_url + path, body)
-        self._body: SSEBody | None = None
-        self._ended = False  # the stream's last event has been read
+        self._url = client.base_url + path
+        self._body = body
+        self.response: httpx.Response | None = None
+        self._events: SSEBody | None = None
+        self.finished = False
+
+    async def open(self) -> None:
+        self.response = await self._client.with_retries(self._send)
+        self._events = SSEBody(self.response)
+
+    async def _send(self) -> httpx.Response:
+        client = self._client
+        headers = {**client.headers, "Accept": "text/event-stream"}
+        request = client.http.build_request(
+            "POST", self._url, json=self._body, headers=headers, timeout=client.timeout
+        )
+        response = await client.http.send(request, stream=True)
+        if response.is_error:  # read the error body for HTTPStatusError, free the connection
+            await response.aread()
+            await response.aclose()
+        return response
+
+    async def events(self) -> AsyncIterator[ServerSentEvent]:
+        if self._events is None:
+            raise RuntimeError("open() the request before reading its events")
+        try:
+            async for sse in self._events.events():
+                yield sse
+        except httpx.ReadTimeout:
+            raise StallError("the upstream stream went silent") from None
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            # StreamError: the response was closed under us, which is how a cancel stops
+            # a read that is waiting for the next chunk.
+            raise TransportError(f"the upstream stream broke: {exc!r}") from None
+
+    async def aclose(self) -> None:
+        if self._events is not None:
+            await self._events.release(finished=self.finished)
+        elif self.response is not None:
+            await self.response.aclose()
+
+
+class EventStream:
+    """An async context manager over one Assistants streaming request, yielding typed
+    events."""
+
+    def __init__(self, request: SSERequest) -> None:
+        self._request = request
+        self._opened = False
         self.events_received = 0
 
     async def __aenter__(self) -> EventStream:
-        method, url, body = self._request
-        client = self._client
-
-        async def send() -> httpx.Response:
-            headers = {**client.headers, "Accept": "text/event-stream"}
-            request = client.http.build_request(
-                method, url, json=body, headers=headers, timeout=client.timeout
-            )
-            response = await client.http.send(request, stream=True)
-            if response.is_error:
-                await response.aread()
-                await response.aclose()
-            return response
-
-        self._body = SSEBody(await client.with_retries(send))
+        await self._request.open()
+        self._opened = True
         return self
 
     async def __aexit__(
@@ -193,28 +235,22 @@ class EventStream:
     async def aclose(self) -> None:
         """Close the response; after the stream's last event, its connection is kept for
         the next request (`SSEBody.release`)."""
-        if self._body is not None:
-            await self._body.release(finished=self._ended)
+        await self._request.aclose()
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events()
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
-        if self._body is None:
+        if not self._opened:
             raise RuntimeError("use `async with` before iterating an EventStream")
-        try:
-            async for sse in self._body.events():
-                event = parse_event(sse.event, sse.data)
-                self.events_received += 1
-                if event.name in STREAM_END_EVENTS:
-                    self._ended = True
-                yield event
-                if event.name == "done":
-                    return
-        except httpx.ReadTimeout:
-            raise StallError("the upstream stream went silent") from None
-        except httpx.TransportError as exc:
-            raise TransportError(f"the upstream stream broke: {exc!r}") from None
+        async for sse in self._request.events():
+            event = parse_event(sse.event, sse.data)
+            self.events_received += 1
+            if event.name in STREAM_END_EVENTS:
+                self._request.finished = True
+            yield event
+            if event.name == "done":
+                return
 
 
 async def _send_checked(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:

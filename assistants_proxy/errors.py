@@ -6,7 +6,6 @@
     ├── HTTPStatusError             the upstream answered 4xx/5xx; carries status and error body
     ├── ProtocolError               the bytes are not a valid Assistants event stream
     │   └── MalformedEventError     one event's data is not the JSON object it should be
-    ├── RunFailedError              the upstream ran the request but the run failed
     └── RunNotFoundError            a stateless adapter holds no such run (also a LookupError)
 
 A retry is only ever attempted before the first event of a stream has been received: after
@@ -60,14 +59,6 @@ class MalformedEventError(ProtocolError):
         self.event = event
         self.raw = raw
         super().__init__(message)
-
-
-class RunFailedError(AssistantsError):
-    def __init__(self, status: str, last_error: dict[str, Any] | None) -> None:
-        self.status = status
-        self.last_error = last_error or {}
-        code = self.last_error.get("code", status)
-        super().__init__(f"run {status}: {code}: {self.last_error.get('message', '')}")
 
 
 class RunNotFoundError(AssistantsError, LookupError):

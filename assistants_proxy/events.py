@@ -129,6 +129,7 @@ TERMINAL_RUN_EVENTS = frozenset(
         "thread.run.expired",
     }
 )
+TERMINAL_RUN_STATUSES = frozenset(name.rsplit(".", 1)[1] for name in TERMINAL_RUN_EVENTS)
 # A stream also ends (without the run ending) when the run needs tool outputs.
 STREAM_END_EVENTS = TERMINAL_RUN_EVENTS | {"thread.run.requires_action", "done"}
 

@@ -40,8 +40,8 @@ def _run(tokens: int, rate: float) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db.backends.signals import connection_created
 
-    from chat.engine import get_engine
     from chat.models import Run
+    from chat.runs import get_engine
     from chat.services import run_start, thread_create
 
     call_command("migrate", verbosity=0)

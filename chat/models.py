@@ -177,8 +177,8 @@ class Run(models.Model):
             ),
         ]
         constraints = [
-            # The real guard behind the API's 409: two tabs sending at once both pass the
-            # service's "is a run active?" check, but only one INSERT gets past this index.
+            # The guard behind the API's 409: the service inserts without asking first, and
+            # of two tabs sending at once only one INSERT gets past this index.
             models.UniqueConstraint(
                 fields=["thread"],
                 condition=Q(status__in=ACTIVE_RUN_STATUSES),

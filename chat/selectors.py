@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from chat.errors import InvalidInput, NotFound
@@ -61,6 +61,28 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
             )
         ),
     )
+
+
+def thread_active_run_id(*, user: AnyUser, thread_id: int) -> int | None:
+    """The user's thread's active run, if any, in one query (a socket opening on the
+    thread asks this); NotFound when the user has no such thread."""
+    active = Run.objects.filter(thread=OuterRef("pk"), status__in=Run.ACTIVE_STATUSES)
+    row = (
+        Thread.objects.filter(pk=thread_id, owner_id=user.pk)
+        .annotate(active_run=Subquery(active.order_by("-pk").values("pk")[:1]))
+        .values_list("pk", "active_run")
+        .first()
+    )
+    if row is None:
+        raise NotFound("No such thread.")
+    return row[1]
+
+
+def run_status(*, thread_id: int, run_id: int) -> str | None:
+    """The status of a run of the thread, None when the thread has no such run (the caller
+    has checked the thread is the user's)."""
+    runs = Run.objects.filter(pk=run_id, thread_id=thread_id)
+    return runs.values_list("status", flat=True).first()
 
 
 def run_get(*, user: AnyUser, thread_id: int, run_id: int) -> Run:

@@ -123,7 +123,7 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.RedisChannelLayer",
+            "BACKEND": "chat.fanout.layers.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 60},
         }
     }
@@ -196,8 +196,8 @@ PORT = env_int("PORT", 8000, minimum=1)
 SIMULATOR_MOUNT = env_bool("SIMULATOR_MOUNT", True)
 SIMULATOR_URL = env_str("SIMULATOR_URL", f"http://127.0.0.1:{PORT}/sim/v1")
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
-# A slow model may think for a long time before its first token: far above httpx's 5 s.
-UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 300.0, minimum=0.1)
+# The longest silence between two chunks of an upstream's answer (httpx's read timeout). A
+# slow model may think for a long time before its first token: far above httpx's 5 s.
 UPSTREAM_STALL_TIMEOUT = env_float("UPSTREAM_STALL_TIMEOUT", 120.0, minimum=0.1)
 UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 3)
 # Stateless upstreams get the thread's history within this many (estimated) tokens.

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from assistants_proxy.ids import new_id
+
 from .channel import END, GONE, EventChannel
 from .errors import ApiError, BadRequest
-from .ids import new_id
 from .wire import DONE_FRAME, JsonObject
 
 Scope = MutableMapping[str, Any]

@@ -4,34 +4,14 @@ Clients can use `DEFAULT_ASSISTANT_ID` without creating an assistant first, and 
 working across simulator restarts because the id never changes.
 """
 
+from assistants_proxy import seed_tools
+
 from .wire import JsonObject, assistant
 
 DEFAULT_ASSISTANT_ID = "asst_" + "simulator".ljust(24, "0")  # asst_simulator000000000000000
 
-GET_WEATHER: JsonObject = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Determine weather in my location",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {
-                    "type": "string",
-                    "description": "The city and state e.g. San Francisco, CA",
-                },
-                "unit": {"type": "string", "enum": ["c", "f"]},
-            },
-            "required": ["location"],
-        },
-    },
-}
-
-DEFAULT_TOOLS: list[JsonObject] = [
-    {"type": "code_interpreter"},
-    {"type": "file_search", "file_search": {"max_num_results": 50}},
-    GET_WEATHER,
-]
+GET_WEATHER = seed_tools.GET_WEATHER
+DEFAULT_TOOLS = seed_tools.SEED_TOOLS
 
 
 def default_assistant() -> JsonObject:

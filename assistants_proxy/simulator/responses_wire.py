@@ -11,8 +11,9 @@ usage. A function call is a `function_call` item with argument deltas; a refusal
 import copy
 import json
 
+from assistants_proxy.ids import new_id
+
 from .channel import Frame
-from .ids import new_id
 from .turn_runner import Usage
 from .turns import Turn
 from .wire import JsonObject, now

@@ -12,10 +12,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from assistants_proxy.ids import new_id
+
 from . import wire
 from .channel import END, EventChannel, Frame
 from .directives import MIDWAY
-from .ids import new_id
 from .pacing import Pacer
 from .script import CodeCall, FunctionCall
 from .store import RunRecord, Store

@@ -10,12 +10,13 @@ what it is answering.
 
 from typing import Any
 
+from assistants_proxy.ids import new_id
+
 from .asgi import JsonResponse, Request, Response, StreamResponse
 from .channel import EventChannel
 from .chat_wire import ChatRenderer
 from .directives import Directives, parse_directives
 from .errors import ApiError
-from .ids import new_id
 from .responses_wire import ResponsesRenderer
 from .script import Plan, estimate_prompt_tokens, plan_reply
 from .service import Simulator

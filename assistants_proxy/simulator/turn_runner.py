@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from assistants_proxy.ids import new_id
+
 from .channel import END, EventChannel, Frame
 from .directives import Directives
-from .ids import new_id
 from .pacing import Pacer, Waker
 from .runner import FAILURE_MESSAGE, fault_due
 from .script import Plan

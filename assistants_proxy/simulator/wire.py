@@ -6,19 +6,21 @@ form of the later events is what is built here). Timestamps are epoch seconds.
 """
 
 import json
-import time
 from typing import Any
 
-from .ids import new_id
-
-JsonObject = dict[str, Any]
+from assistants_proxy.ids import new_id
+from assistants_proxy.objects import JsonObject as JsonObject
+from assistants_proxy.objects import function_call as function_call
+from assistants_proxy.objects import message_creation as message_creation
+from assistants_proxy.objects import now as now
+from assistants_proxy.objects import step as step
+from assistants_proxy.objects import step_delta as step_delta
+from assistants_proxy.objects import text_content as text_content
+from assistants_proxy.objects import text_delta as text_delta
+from assistants_proxy.objects import tool_calls as tool_calls
 
 RUN_EXPIRY_SECONDS = 600  # runs expire 10 minutes after creation, as in every capture
 DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
-
-
-def now() -> int:
-    return int(time.time())
 
 
 def frame(event: str, data: JsonObject) -> bytes:
@@ -50,10 +52,6 @@ def usage(prompt_tokens: int, completion_tokens: int) -> JsonObject:
     }
 
 
-def text_content(value: str) -> list[JsonObject]:
-    return [{"type": "text", "text": {"value": value, "annotations": []}}]
-
-
 def message(
     *, thread_id: str, role: str, text: str, run_id: str | None, assistant_id: str | None
 ) -> JsonObject:
@@ -75,16 +73,6 @@ def message(
         "content": text_content(text) if user else [],
         "attachments": [],
         "metadata": {},
-    }
-
-
-def text_delta(message_id: str, value: str, *, first: bool) -> JsonObject:
-    """Only the first delta of a text block carries ``annotations``, as in the captures."""
-    text: JsonObject = {"value": value, "annotations": []} if first else {"value": value}
-    return {
-        "id": message_id,
-        "object": "thread.message.delta",
-        "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
     }
 
 
@@ -137,51 +125,6 @@ def _instructions(params: JsonObject, assistant: JsonObject) -> str | None:
     base = params.get("instructions") or assistant.get("instructions")
     extra = params.get("additional_instructions")
     return f"{base}\n{extra}" if base and extra else (base or extra)
-
-
-def step(*, run: JsonObject, details: JsonObject) -> JsonObject:
-    return {
-        "id": new_id("step"),
-        "object": "thread.run.step",
-        "created_at": now(),
-        "run_id": run["id"],
-        "assistant_id": run["assistant_id"],
-        "thread_id": run["thread_id"],
-        "type": details["type"],
-        "status": "in_progress",
-        "cancelled_at": None,
-        "completed_at": None,
-        "expires_at": run["expires_at"],
-        "failed_at": None,
-        "last_error": None,
-        "step_details": details,
-        "usage": None,
-    }
-
-
-def message_creation(message_id: str) -> JsonObject:
-    return {"type": "message_creation", "message_creation": {"message_id": message_id}}
-
-
-def tool_calls(calls: list[JsonObject]) -> JsonObject:
-    return {"type": "tool_calls", "tool_calls": calls}
-
-
-def step_delta(step_id: str, call: JsonObject) -> JsonObject:
-    """A ``thread.run.step.delta`` carrying one tool-call fragment."""
-    return {
-        "id": step_id,
-        "object": "thread.run.step.delta",
-        "delta": {"step_details": tool_calls([call])},
-    }
-
-
-def function_call(call_id: str, name: str, arguments: str, output: str | None) -> JsonObject:
-    return {
-        "id": call_id,
-        "type": "function",
-        "function": {"name": name, "arguments": arguments, "output": output},
-    }
 
 
 def code_call(call_id: str, code: str, logs: str | None) -> JsonObject:

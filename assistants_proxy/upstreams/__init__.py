@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import httpx
 
-from assistants_proxy.client import DEFAULT_STALL_TIMEOUT
+from assistants_proxy.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_STALL_TIMEOUT
 from assistants_proxy.upstreams.assistants import AssistantsUpstream
 from assistants_proxy.upstreams.base import RunRequest, RunStream, Upstream
 from assistants_proxy.upstreams.chat import ChatCompletionsUpstream
@@ -44,6 +44,7 @@ def make_upstream(
     base_url: str,
     api_key: str | None = None,
     stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     max_retries: int = 3,
 ) -> Upstream:
     """The adapter for `protocol`, over the caller's `httpx.AsyncClient`. `base_url` ends
@@ -55,6 +56,7 @@ def make_upstream(
         base_url=base_url,
         api_key=api_key,
         stall_timeout=stall_timeout,
+        connect_timeout=connect_timeout,
         max_retries=max_retries,
         beta_header=protocol == "assistants",
     )

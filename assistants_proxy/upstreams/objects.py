@@ -7,19 +7,19 @@ accumulator see the same shapes whichever protocol answered.
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from assistants_proxy.ids import new_id
+from assistants_proxy.objects import JsonObject as JsonObject
+from assistants_proxy.objects import function_call as function_call
+from assistants_proxy.objects import message_creation as message_creation
+from assistants_proxy.objects import now as now
+from assistants_proxy.objects import step as step
+from assistants_proxy.objects import step_delta as step_delta
+from assistants_proxy.objects import text_content as text_content
+from assistants_proxy.objects import text_delta as text_delta
+from assistants_proxy.objects import tool_calls as tool_calls
 from assistants_proxy.upstreams.base import RunRequest
 
-JsonObject = dict[str, Any]
-
 RUN_EXPIRY_SECONDS = 600  # what Assistants runs report: 10 minutes to submit tool outputs
-
-
-def now() -> int:
-    return int(time.time())
 
 
 def run(request: RunRequest, *, thread_id: str) -> JsonObject:
@@ -56,34 +56,6 @@ def run(request: RunRequest, *, thread_id: str) -> JsonObject:
     }
 
 
-def step(run: JsonObject, details: JsonObject) -> JsonObject:
-    return {
-        "id": new_id("step"),
-        "object": "thread.run.step",
-        "created_at": now(),
-        "run_id": run["id"],
-        "assistant_id": run["assistant_id"],
-        "thread_id": run["thread_id"],
-        "type": details["type"],
-        "status": "in_progress",
-        "cancelled_at": None,
-        "completed_at": None,
-        "expires_at": run["expires_at"],
-        "failed_at": None,
-        "last_error": None,
-        "step_details": details,
-        "usage": None,
-    }
-
-
-def message_creation(message_id: str) -> JsonObject:
-    return {"type": "message_creation", "message_creation": {"message_id": message_id}}
-
-
-def tool_calls(calls: list[JsonObject]) -> JsonObject:
-    return {"type": "tool_calls", "tool_calls": calls}
-
-
 def message(run: JsonObject) -> JsonObject:
     return {
         "id": new_id("msg"),
@@ -100,36 +72,6 @@ def message(run: JsonObject) -> JsonObject:
         "content": [],
         "attachments": [],
         "metadata": {},
-    }
-
-
-def text_content(value: str) -> list[JsonObject]:
-    return [{"type": "text", "text": {"value": value, "annotations": []}}]
-
-
-def text_delta(message_id: str, value: str, *, first: bool) -> JsonObject:
-    """Only the first delta of a block carries `annotations`, as in OpenAI's captures."""
-    text: JsonObject = {"value": value, "annotations": []} if first else {"value": value}
-    return {
-        "id": message_id,
-        "object": "thread.message.delta",
-        "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
-    }
-
-
-def function_call(call_id: str, name: str, arguments: str, output: str | None) -> JsonObject:
-    return {
-        "id": call_id,
-        "type": "function",
-        "function": {"name": name, "arguments": arguments, "output": output},
-    }
-
-
-def step_delta(step_id: str, call: JsonObject) -> JsonObject:
-    return {
-        "id": step_id,
-        "object": "thread.run.step.delta",
-        "delta": {"step_details": tool_calls([call])},
     }
 
 

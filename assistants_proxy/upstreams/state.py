@@ -15,7 +15,7 @@ from assistants_proxy.errors import RunNotFoundError
 from assistants_proxy.upstreams.base import RunRequest
 
 if TYPE_CHECKING:
-    from assistants_proxy.upstreams.transport import SSERequest
+    from assistants_proxy.client import SSERequest
 
 JsonObject = dict[str, Any]
 

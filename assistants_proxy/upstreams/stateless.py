@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistants_proxy.client import AssistantsClient
+from assistants_proxy.client import AssistantsClient, SSERequest
 from assistants_proxy.ids import new_id
 from assistants_proxy.upstreams import objects
 from assistants_proxy.upstreams.base import RunRequest
 from assistants_proxy.upstreams.builder import RunBuilder
 from assistants_proxy.upstreams.state import RunRegistry, RunState, ToolCall
 from assistants_proxy.upstreams.stream import TranslatedStream, Translator
-from assistants_proxy.upstreams.transport import SSERequest
 
 JsonObject = dict[str, Any]
 

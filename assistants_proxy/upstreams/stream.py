@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Protocol
 
+from assistants_proxy.client import SSERequest
 from assistants_proxy.errors import TransportError
 from assistants_proxy.events import DoneEvent, StreamEvent
 from assistants_proxy.sse import ServerSentEvent
 from assistants_proxy.upstreams.builder import Events, RunBuilder
 from assistants_proxy.upstreams.state import RunRegistry, RunState
-from assistants_proxy.upstreams.transport import SSERequest
 
 STREAM_ENDED = {
     "code": "stream_ended",

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from chat.tools import Tool, register
+from assistants_proxy.seed_tools import GET_WEATHER_DESCRIPTION, GET_WEATHER_PARAMETERS
+from chat.tools.registry import Tool, register
 
 # WMO weather interpretation codes, as Open-Meteo reports them.
 _CONDITIONS = {
@@ -37,15 +38,6 @@ _CONDITIONS = {
     95: "thunderstorm",
     96: "thunderstorm with hail",
     99: "thunderstorm with hail",
-}
-
-PARAMETERS = {
-    "type": "object",
-    "properties": {
-        "location": {"type": "string", "description": "The city and state e.g. San Francisco, CA"},
-        "unit": {"type": "string", "enum": ["c", "f"]},
-    },
-    "required": ["location"],
 }
 
 
@@ -94,8 +86,8 @@ async def _get(http: httpx.AsyncClient, url: str, params: dict[str, Any]) -> dic
 register(
     Tool(
         name="get_weather",
-        description="Determine weather in my location",
-        parameters=PARAMETERS,
+        description=GET_WEATHER_DESCRIPTION,
+        parameters=GET_WEATHER_PARAMETERS,
         function=get_weather,
     )
 )

@@ -11,9 +11,9 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chat import selectors, services
-from chat.engine import get_engine
-from chat.engine.store import RunContext, run_context
 from chat.models import Run, Thread
+from chat.runs import get_engine
+from chat.runs.store import RunContext, run_context
 from chat.serializers import assistant_json, message_json, run_json, thread_json
 from chat.views.decorators import api_endpoint
 from chat.views.http import optional_id, read_json_object, request_owner, required_str

@@ -11,8 +11,8 @@ from django.test import Client
 from pytest_django import Settings
 
 from chat import services
-from chat.engine import get_engine
 from chat.models import Run, Thread
+from chat.runs import get_engine
 
 PASSWORD = "correct-horse-battery-staple"
 

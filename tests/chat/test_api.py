@@ -606,6 +606,9 @@ async def _close_worker_connections() -> AsyncIterator[None]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("_close_worker_connections")
 async def test_the_run_starting_views_work_under_asgi(async_client: Any, engine: Any) -> None:
+    # The default assistant comes from a data migration, which a transactional test run
+    # before this one flushed.
+    await Assistant.objects.aget_or_create(is_default=True, defaults={"name": "Simulator"})
     # Under ASGI the service runs in a worker thread with its own connection, and the view must
     # load the user with `auser()`: the lazy `request.user` cannot query from the event loop.
     alice = await User.objects.acreate_user("alice", "alice@example.com", "pw")

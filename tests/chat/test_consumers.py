@@ -13,9 +13,9 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from assistants_proxy.sse import read_capture
-from chat.engine import get_engine
 from chat.models import Assistant, Message, Run
 from chat.routing import websocket_urlpatterns
+from chat.runs import get_engine
 from chat.services import thread_create
 from tests.chat.replay_upstream import replay_app
 from tests.servers import serve_asgi

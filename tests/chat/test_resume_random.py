@@ -66,7 +66,7 @@ class RunCrashedOnHangUp(Exception):
     sent to it: the hub hands each frame to every socket in turn, and the server raises on a
     send to a socket that is closing (daphne: autobahn's `Disconnected`; uvicorn:
     `ClientDisconnected`), which ends the run for every watcher. The fix belongs in the
-    engine's delivery (`chat/engine/runlog.py` / `chat/consumers.py`): a socket that cannot be
+    engine's delivery (`chat/fanout/runlog.py` / `chat/consumers.py`): a socket that cannot be
     sent to must be dropped, not fail the run."""
 
 

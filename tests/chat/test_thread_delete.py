@@ -14,8 +14,8 @@ import httpx
 import pytest
 from django.test import AsyncClient
 
-from chat.engine import get_engine
 from chat.models import Assistant, Message, Run, Thread
+from chat.runs import get_engine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

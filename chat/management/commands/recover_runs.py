@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from chat.engine.recovery import recover_interrupted_runs
+from chat.runs.recovery import recover_interrupted_runs
 
 
 class Command(BaseCommand):

@@ -20,8 +20,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from chat.engine import distributed, get_engine
+from chat.fanout import redis
 from chat.models import Run
+from chat.runs import get_engine
+from chat.runs.leases import RunHost
 from config.collector import settle_collector
 
 logger = logging.getLogger("chat.worker")
@@ -29,7 +31,7 @@ logger = logging.getLogger("chat.worker")
 
 async def _check() -> None:
     try:
-        await distributed.redis().ping()
+        await redis.redis().ping()
         await Run.objects.aexists()
     except (RedisError, OSError, DatabaseError) as exc:
         raise CommandError(f"not ready: {exc}") from exc
@@ -64,7 +66,8 @@ class Command(BaseCommand):
     async def _serve(self, grace: float | None) -> None:
         engine = get_engine()
         engine.is_worker = True
-        host = engine.host()
+        host = RunHost(engine, consume_queue=True)
+        host.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
 

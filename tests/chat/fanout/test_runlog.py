@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat.engine import runlog
-from chat.engine.runlog import Hub
+from chat.fanout import runlog
+from chat.fanout.runlog import Hub
 
 
 def test_ended_logs_are_forgotten_after_their_time_and_running_ones_never(

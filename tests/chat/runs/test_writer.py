@@ -1,4 +1,4 @@
-"""The run engine's writer (`chat.engine.writer`) against the real database: checkpoints of
+"""The run engine's writer (`chat.runs.writer`) against the real database: checkpoints of
 many runs in one batch, every run's writes in the order they were queued, a failed batch that
 stops nothing after it, and a run waiting for its writes not held by the trip pacing."""
 
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from chat.engine import store, writer
-from chat.engine.writer import Writer
 from chat.models import Assistant, Message
+from chat.runs import store, writer
+from chat.runs.writer import Writer
 from chat.services import thread_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,15 +1,15 @@
 """The run engine: executes runs against their upstream outside any consumer.
 
-`get_engine()` returns this process's engine. Views call `launch(run_id)` after the run's row
-is committed, from the server's event loop, and `await cancel(run_id)` to stop one. Each run
-is an asyncio task that outlives the request and every socket: closing all tabs does not stop
-a reply, it completes and is persisted.
+`chat.runs.get_engine()` returns this process's engine. Views call `launch(run_id)` after the
+run's row is committed, from the server's event loop, and `await cancel(run_id)` to stop one.
+Each run is an asyncio task that outlives the request and every socket: closing all tabs does
+not stop a reply, it completes and is persisted.
 
-With REDIS_URL set (`chat.engine.distributed`), runs are visible across processes: their frames
+With REDIS_URL set (`chat.fanout.redis_hub`), runs are visible across processes: their frames
 go to Redis streams, and a run started through one server process can be watched from any
 other. With RUN_EXECUTION=worker, `launch` queues the run for a `manage.py run_worker`
 process instead of executing it here; a worker holds a lease on each run it executes
-(`chat.engine.worker.RunHost`), so that a run whose worker dies is settled, not lost.
+(`chat.runs.leases.RunHost`), so that a run whose worker dies is settled, not lost.
 """
 
 from __future__ import annotations
@@ -17,25 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import weakref
-from typing import TYPE_CHECKING
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
-from redis.exceptions import RedisError
 
 from assistants_proxy.errors import AssistantsError
-from assistants_proxy.upstreams import make_upstream
-from chat.engine import distributed, store
-from chat.engine.execution import RunExecution
-from chat.engine.http import upstream_client
-from chat.engine.runlog import Hub
-from chat.models import Assistant, Run
-
-if TYPE_CHECKING:
-    from chat.engine.worker import RunHost
+from chat.fanout import make_hub, redis
+from chat.fanout.runlog import Hub
+from chat.models import Assistant
+from chat.runs import store
+from chat.runs.execution import RunExecution
+from chat.runs.upstream import upstream_for, upstream_http
 
 logger = logging.getLogger(__name__)
 
@@ -46,32 +38,14 @@ CANCEL_GRACE_SECONDS = 0.8
 
 class RunEngine:
     def __init__(self) -> None:
-        self.hub: Hub = distributed.DistributedHub() if distributed.enabled() else Hub()
+        self.hub: Hub = make_hub()
         self.executions: dict[int, RunExecution] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
-        # Runs handed on but not executing yet (claiming a lease, or queueing for a worker).
+        # Runs handed on but not executing yet (queueing for a worker).
         self._launching: dict[int, asyncio.Task[object]] = {}
         self._background: set[asyncio.Task[None]] = set()
         # A `manage.py run_worker` process executes what it takes from the queue.
         self.is_worker = False
-        self._hosts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RunHost] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    @property
-    def distributed(self) -> bool:
-        return isinstance(self.hub, distributed.DistributedHub)
-
-    def host(self) -> RunHost:
-        """This process's lease holder, started on first use (per event loop)."""
-        from chat.engine.worker import RunHost
-
-        loop = asyncio.get_running_loop()
-        host = self._hosts.get(loop)
-        if host is None:
-            host = self._hosts[loop] = RunHost(self, consume_queue=self.is_worker)
-            host.start()
-        return host
 
     def launch(self, run_id: int, *, context: store.RunContext | None = None) -> None:
         """Start a committed run in the background; returns at once.
@@ -88,13 +62,17 @@ class RunEngine:
             self.execute_here(run_id, context=context)
 
     async def _enqueue(self, run_id: int, ctx: store.RunContext | None) -> None:
-        thread_id = ctx.thread_id if ctx is not None else await _thread_of(run_id)
+        thread_id = (
+            ctx.thread_id
+            if ctx is not None
+            else await database_sync_to_async(store.run_thread_id)(run_id)
+        )
         # Sockets on the thread start following the run's stream before a worker has it.
-        await distributed.notify(thread_id, {"type": "run.started", "run_id": run_id})
+        await redis.notify(thread_id, {"type": "run.started", "run_id": run_id})
         try:
-            await distributed.redis().lpush(distributed.queue_key(), run_id)
-        except (RedisError, OSError) as exc:
-            # Not lost: a worker's sweep finds runs that nobody took (worker.RunHost).
+            await redis.redis().lpush(redis.queue_key(), run_id)
+        except redis.OUTAGE as exc:
+            # Not lost: a worker's sweep finds runs that nobody took (leases.RunHost).
             logger.warning("run %s: not queued (%s); a worker's sweep will take it", run_id, exc)
 
     def execute_here(self, run_id: int, *, context: store.RunContext | None = None) -> None:
@@ -113,8 +91,8 @@ class RunEngine:
             ctx = await database_sync_to_async(store.run_context_load)(run_id)
         log = self.hub.open_log(run_id, ctx.thread_id)
         execution = self.executions[run_id] = RunExecution(ctx=ctx, hub=self.hub, log=log)
-        if self.distributed:
-            await distributed.notify(ctx.thread_id, {"type": "run.started", "run_id": run_id})
+        if redis.enabled():  # sockets in other processes start mirroring the run
+            await redis.notify(ctx.thread_id, {"type": "run.started", "run_id": run_id})
         await execution.execute()
 
     def _forget(self, run_id: int) -> None:
@@ -125,7 +103,7 @@ class RunEngine:
         """Ask the upstream to cancel the run. True when a live run was found."""
         task = self.tasks.get(run_id)
         if task is None:
-            return await self._cancel_elsewhere(run_id) if self.distributed else False
+            return await self._cancel_elsewhere(run_id) if redis.enabled() else False
         execution = self.executions.get(run_id)
         if execution is None:
             task.cancel()  # still loading: nothing upstream to tell
@@ -144,14 +122,8 @@ class RunEngine:
         thread is gone here whatever the upstream answers)."""
 
         async def delete() -> None:
-            async with upstream_client() as http:
-                upstream = make_upstream(
-                    assistant.protocol,
-                    http,
-                    base_url=assistant.resolved_base_url(),
-                    api_key=assistant.api_key(),
-                    max_retries=settings.UPSTREAM_MAX_RETRIES,
-                )
+            async with upstream_http() as http:
+                upstream = upstream_for(assistant, http)
                 try:
                     await upstream.delete_thread(thread_id=upstream_thread_id)
                 except AssistantsError as exc:
@@ -164,13 +136,13 @@ class RunEngine:
     async def _cancel_elsewhere(self, run_id: int) -> bool:
         """The run is executed by another process, or waits in the queue for a worker."""
         try:
-            await distributed.redis().publish(distributed.cancel_channel(), str(run_id))
-        except (RedisError, OSError) as exc:
+            await redis.redis().publish(redis.cancel_channel(), str(run_id))
+        except redis.OUTAGE as exc:
             logger.warning("run %s: cancel not sent (%s)", run_id, exc)
             return False
         # Someone will end it: the process holding its lease, or the worker that takes it
         # from the queue (a run cancelled before it started ends there as cancelled).
-        return await database_sync_to_async(_held_or_queued)(run_id)
+        return await database_sync_to_async(store.run_held_or_queued)(run_id)
 
     def _cut(self, run_id: int) -> None:
         execution, task = self.executions.get(run_id), self.tasks.get(run_id)
@@ -186,21 +158,3 @@ class RunEngine:
         task = self.tasks.get(run_id)
         if task is not None:
             await asyncio.shield(task)
-
-
-async def _thread_of(run_id: int) -> int:
-    return await Run.objects.values_list("thread_id", flat=True).aget(pk=run_id)
-
-
-def _held_or_queued(run_id: int) -> bool:
-    held = Q(lease_expires_at__gt=timezone.now())
-    if settings.RUN_EXECUTION == "worker":
-        held |= Q(lease_owner="")
-    return Run.objects.filter(held, pk=run_id, status__in=Run.ACTIVE_STATUSES).exists()
-
-
-_engine = RunEngine()
-
-
-def get_engine() -> RunEngine:
-    return _engine

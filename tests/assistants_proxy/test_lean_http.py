@@ -1,5 +1,6 @@
-"""The upstream transport's network backend (`chat.engine.lean_http`), against real sockets:
-a small HTTP/1.1 server on loopback, plain and over TLS, that streams, stalls or hangs up."""
+"""The upstream transport (`assistants_proxy.lean_http`) and its network backend
+(`assistants_proxy.lean_backend`), against real sockets: a small HTTP/1.1 server on loopback,
+plain and over TLS, that streams, stalls or hangs up."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chat.engine import lean_http
+from assistants_proxy import lean_backend, lean_http
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=10)
@@ -296,7 +297,7 @@ async def test_a_stream_that_falls_silent_after_a_while_times_out_after_its_sile
 async def test_a_read_with_a_shorter_timeout_than_the_last_is_not_given_the_longer_one() -> None:
     """A pooled connection's next request may time out sooner, or not at all."""
     loop = asyncio.get_running_loop()
-    buffer = lean_http._Buffer()
+    buffer = lean_backend._Buffer()
     loop.call_later(0.05, buffer.data_received, b"x")
     await buffer.wait_for_data(5.0)  # leaves a timer armed for about 5 s from now
     buffer.data.clear()

@@ -1,31 +1,23 @@
 # ruff: noqa: ASYNC109  (httpcore's network interface takes `timeout` arguments)
-"""httpx's transport on a lean asyncio network backend, for the upstream streams.
+"""A lean asyncio network backend for httpcore, for the upstream streams.
 
 httpcore reads its sockets through anyio by default. For a stream of small server-sent events
 that is, per read (one read per token), a cancel scope for the read timeout and a resume and
 pause of the transport's reading (two `epoll_ctl` calls): about a sixth of the CPU of
 relaying a token. The backend here keeps a connection's transport reading into a buffer (up
 to a high-water mark) and serves reads from it; a timeout is one timer, armed only when a
-read has to wait. Connections, TLS (asyncio's), HTTP/1.1 parsing (h11), pooling and the
-errors httpx raises are as before: httpcore's `ReadTimeout` becomes httpx's, and so on.
-
-`transport()` returns httpx's own `AsyncHTTPTransport` with its connection pool rebuilt on
-this backend (and with a linear assignment pass, `_Pool`); if httpx ever stops keeping its
-pool where we look, it returns the stock one.
+read has to wait. It implements httpcore's public `AsyncNetworkBackend` interface; TLS is
+asyncio's. `lean_http` builds the pool and the httpx transport on it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import ssl
 import typing
 
 import httpcore
-import httpx
-
-logger = logging.getLogger(__name__)
 
 HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read
 LOW_WATER = 64 * 1024
@@ -224,7 +216,7 @@ class _Stream(httpcore.AsyncNetworkStream):
         return None
 
 
-class _Backend(httpcore.AsyncNetworkBackend):
+class LeanBackend(httpcore.AsyncNetworkBackend):
     def __init__(self) -> None:
         self._fallback = httpcore.AnyIOBackend()
 
@@ -261,78 +253,3 @@ class _Backend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class _Pool(httpcore.AsyncConnectionPool):
-    """httpcore's pool with its assignment pass in one walk over the connections.
-
-    httpcore 1.0.9 runs `_assign_requests_to_connections` whenever a request starts or a
-    response closes. For each idle connection it counts *all* connections, and for each
-    queued request it filters them all again: with 200 streams in flight and their
-    connections kept alive between runs, that pass took 40 % of the server's CPU. It also
-    compared that count of all connections with `max_keepalive_connections`, so while many
-    streams were open, every connection that fell idle was closed and the next run opened a
-    new one. Here the pass walks the connections once, keeps up to
-    `max_keepalive_connections` idle ones whatever the number of busy ones, and gives each
-    idle connection to at most one queued request per pass. The pool speaks HTTP/1.1 only
-    (no connection is shared by two requests at once).
-    """
-
-    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
-        closing: list[httpcore.AsyncConnectionInterface] = []
-        kept: list[httpcore.AsyncConnectionInterface] = []
-        idle: list[httpcore.AsyncConnectionInterface] = []
-        for connection in self._connections:
-            if not connection.is_idle():  # busy (most of them), connecting, or closed
-                if not connection.is_closed():
-                    kept.append(connection)
-                continue
-            if connection.is_closed():  # its connect failed
-                continue
-            if connection.has_expired() or len(idle) >= self._max_keepalive_connections:
-                closing.append(connection)
-                continue
-            idle.append(connection)
-            kept.append(connection)
-        self._connections[:] = kept
-
-        queued = [request for request in self._requests if request.is_queued()]
-        if not queued:
-            return closing
-        available = [connection for connection in idle if connection.is_available()]
-        for request in queued:
-            origin = request.request.url.origin
-            reused = next((c for c in available if c.can_handle_request(origin)), None)
-            if reused is not None:
-                available.remove(reused)
-                if reused in idle:
-                    idle.remove(reused)
-                connection = reused
-            else:
-                if len(self._connections) >= self._max_connections:
-                    if not idle:
-                        continue  # stays queued until a connection frees up
-                    surplus = idle.pop(0)  # to another origin: this one had none
-                    if surplus in available:
-                        available.remove(surplus)
-                    self._connections.remove(surplus)
-                    closing.append(surplus)
-                connection = self.create_connection(origin)
-                self._connections.append(connection)
-            request.assign_to_connection(connection)
-        return closing
-
-
-def transport(*, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    stock = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
-    if not isinstance(getattr(stock, "_pool", None), httpcore.AsyncConnectionPool):
-        logger.warning("httpx keeps no httpcore pool on its transport: stock backend used")
-        return stock
-    stock._pool = _Pool(
-        ssl_context=ssl_context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_Backend(),
-    )
-    return stock

@@ -4,7 +4,7 @@ Every event of a run is appended to its log, which numbers it (`seq`, from 1) an
 the browser frame once; the same string then goes to every socket. A socket that connects late
 or reconnects reads the log after its last seq, then follows live frames: the log, not the
 socket, is the source of truth, so no gap and no duplicate whatever the timing (see
-`Subscriber` in `chat.consumers`).
+`ThreadConsumer` in `chat.consumers`).
 
 Delivery inside one process is a direct call to each subscribed consumer: no per-frame pass
 through a general-purpose channel layer, whose in-memory backend sweeps every channel for
@@ -58,8 +58,32 @@ def _name(event: str) -> str:
     return encoded
 
 
+def frame_text(event: str, run_id: int | None, seq: int | None, data_json: str) -> str:
+    """The browser frame (docs/protocol.md), the one place it is spelled: the same text as
+    json.dumps of {"event", "run_id", "seq", "data"} with compact separators, without
+    building that dict. `data_json` is the event data, already JSON."""
+    # Ids and seqs are ints or None: formatted, not encoded (this runs once per token).
+    run = "null" if run_id is None else run_id
+    number = "null" if seq is None else seq
+    return f'{{"event":{_name(event)},"run_id":{run},"seq":{number},"data":{data_json}}}'
+
+
+def event_frame(event: str, run_id: int | None, seq: int | None, data: dict[str, Any]) -> str:
+    """`frame_text` of data not yet encoded. A frame outside any run's log (an error, a
+    heartbeat, a resync) has no seq."""
+    return frame_text(event, run_id, seq, _encode(data))
+
+
 class Subscriber(Protocol):
-    async def deliver(self, log: RunLog, seq: int) -> None: ...
+    """A socket watching a thread (`chat.consumers.ThreadConsumer`)."""
+
+    channel_name: str  # its name on the channel layer, for control messages
+
+    async def deliver(self, log: RunLog, seq: int) -> None:
+        """Send the log's frames up to `seq` that this socket has not sent yet."""
+
+    async def run_settled(self, message: dict[str, Any]) -> None:
+        """A run of the thread ended without its stream (`Hub.publish_settled`)."""
 
 
 class RunLog:
@@ -81,12 +105,8 @@ class RunLog:
         """Number and serialise one event. `raw`, when given, is `data`'s JSON text as the
         upstream sent it (`StreamEvent.raw`), used as is instead of encoding `data` again."""
         seq = len(self.frames) + 1
-        # The same text as json.dumps of {"event", "run_id", "seq", "data"} with compact
-        # separators, without building that dict and a new encoder for every event.
         body = raw if raw is not None else _encode(data)
-        self.frames.append(
-            f'{{"event":{_name(event)},"run_id":{_encode(self.run_id)},"seq":{seq},"data":{body}}}'
-        )
+        self.frames.append(frame_text(event, self.run_id, seq, body))
         return seq
 
     def append_frame(self, frame: str) -> int:
@@ -156,8 +176,37 @@ class Hub:
                 # One socket must never fail the run, nor cut off the sockets after it.
                 logger.exception("run %s: delivery to a socket failed", log.run_id)
 
-    def has_subscribers(self, thread_id: int) -> bool:
-        return bool(self._subscribers.get(thread_id))
+    # -- what differs when runs cross processes (`redis_hub.DistributedHub` overrides) --------
+
+    def watch(self, run_id: int, thread_id: int) -> RunLog | None:
+        """The log to follow for a run of the thread that is active, or None when no log of
+        it can be had here: in one process, a run not executing here has no live frames."""
+        log = self.logs.get(run_id)
+        return log if log is not None and log.thread_id == thread_id else None
+
+    async def follow(self, thread_id: int, subscriber: Subscriber) -> None:
+        """Start handing the thread's frames to `subscriber`; called again at each of its
+        heartbeats, which renews whatever the following needs."""
+        self.subscribe(thread_id, subscriber)
+
+    async def unfollow(self, thread_id: int, subscriber: Subscriber) -> None:
+        self.unsubscribe(thread_id, subscriber)
+
+    async def publish_settled(
+        self, run_id: int, thread_id: int, events: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """A run settled without its stream (its process died, or it was cancelled before it
+        started): its final events end its log where one is open, and every other socket on
+        the thread is told, to take the final state from the database."""
+        log = self.logs.get(run_id)
+        if log is not None and not log.ended:
+            for event, data in events:
+                await self.publish(log, event, data)
+            self.close_log(log)
+            return
+        message = {"type": "run.settled", "run_id": run_id, "stream": False}
+        for subscriber in tuple(self._subscribers.get(thread_id, ())):
+            await subscriber.run_settled(message)
 
     def _forget_old_logs(self) -> None:
         # The oldest ended first: no pass over every log at each run's start.

@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
 
-from chat.engine.recovery import recover_interrupted_runs
 from chat.models import Assistant, Message, Run
+from chat.runs.recovery import recover_interrupted_runs
 from chat.services import thread_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,5 @@
-"""From a run's context to the request its assistant's upstream protocol needs.
+"""Reaching a run's upstream: the one pooled HTTP client, the one adapter factory, and the
+request a run's context turns into.
 
 Stateful upstreams keep the conversation themselves: an Assistants server its thread, a
 Responses server its previous response. For the stateless ones (Chat Completions, and
@@ -9,25 +10,80 @@ says.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import ssl
+import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 from django.conf import settings
 
+from assistants_proxy import lean_http
 from assistants_proxy.client import AssistantsClient
 from assistants_proxy.upstreams import RunRequest, Upstream, fit_history, make_upstream
-from chat.engine import store
-from chat.engine.writer import Writer
+from chat.models import Assistant
+from chat.runs import store
+from chat.runs.writer import Writer
 
 
-def upstream_for(ctx: store.RunContext, http: httpx.AsyncClient) -> Upstream:
-    assistant = ctx.assistant
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs about 25 ms of CPU: once per process, not per client.
+    return httpx.create_ssl_context()
+
+
+class _SharedClient:
+    """One httpx client, so one pool of upstream connections, for everything an event loop
+    asks of upstreams (runs, cancels, deletes, settling dead runs).
+
+    A client per run opened a new connection per run (and, to an https upstream, a new TLS
+    handshake); a pooled connection is reused by the next run as soon as a stream ends. The
+    client lives while someone uses it and is closed with the last user, so no connection
+    outlives the loop it belongs to. Streams hold their connection for their whole length:
+    the pool has no limit on connections, only on the idle ones it keeps. Its sockets are
+    read through `lean_http`, not anyio.
+    """
+
+    LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=200)
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, list[int]]
+        ] = weakref.WeakKeyDictionary()
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[httpx.AsyncClient]:
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(loop)
+        if entry is None:
+            pool = lean_http.transport(ssl_context=_ssl_context(), limits=self.LIMITS)
+            entry = self._by_loop[loop] = (httpx.AsyncClient(transport=pool), [0])
+        client, users = entry
+        users[0] += 1
+        try:
+            yield client
+        finally:
+            users[0] -= 1
+            if not users[0] and self._by_loop.get(loop) is entry:
+                del self._by_loop[loop]  # a run starting meanwhile opens a new client
+                await asyncio.shield(client.aclose())
+
+
+upstream_http = _SharedClient().lease
+
+
+def upstream_for(assistant: Assistant, http: httpx.AsyncClient) -> Upstream:
+    """The assistant's upstream adapter, with the operator's timeouts and retries."""
     return make_upstream(
         assistant.protocol,
         http,
         base_url=assistant.resolved_base_url(),
         api_key=assistant.api_key(),
         stall_timeout=settings.UPSTREAM_STALL_TIMEOUT,
+        connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
         max_retries=settings.UPSTREAM_MAX_RETRIES,
     )
 

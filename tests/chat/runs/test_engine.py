@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from chat.engine import get_engine
 from chat.models import Assistant, Message, Run
+from chat.runs import get_engine
 from chat.services import run_start, thread_create
 from tests.chat.test_consumers import connect, frames_until_end
 

@@ -1,6 +1,7 @@
-"""The run engine's writes. Synchronous ORM code, called through `database_sync_to_async`
-from one serial writer per run (see `execution.Writer`), so that a run's writes happen in the
-order the stream produced them and the relay never waits for the database.
+"""The run engine's reads and writes. Synchronous ORM code: a run's writes go through its
+serial writer (`chat.runs.writer.Writer`), so that they happen in the order the stream
+produced them and the relay never waits for the database; the lease protocol's statements
+(`chat.runs.leases`) are awaited through `database_sync_to_async`.
 
 State is persisted, never tokens: the run's start, the assistant message's creation, a
 checkpoint of its text about once a second (batched across runs: `Checkpoint`), and
@@ -15,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
@@ -195,13 +197,19 @@ def _column(model: type[models.Model], name: str) -> str:
 
 
 def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int]) -> None:
+    """Everything final, in one transaction. A reply the run never saw created (its final
+    state came from the upstream afterwards) gets its row here."""
     usage = outcome.usage
     with transaction.atomic():
         for upstream_id, (content, status, annotations) in outcome.messages.items():
-            if upstream_id not in message_pks:
-                continue
+            pk = message_pks.get(upstream_id)
+            if pk is None:
+                run = Run.objects.only("thread_id").get(pk=run_id)
+                pk = assistant_message_open(
+                    run_id=run_id, thread_id=run.thread_id, upstream_message_id=upstream_id
+                )
             extra = outcome.metadata.get(upstream_id)
-            Message.objects.filter(pk=message_pks[upstream_id]).update(
+            Message.objects.filter(pk=pk).update(
                 content=content,
                 status=status,
                 annotations=annotations,
@@ -238,3 +246,76 @@ def _step_row(run_id: int, step: dict[str, Any]) -> RunStep:
         step_details=step.get("step_details") or {},
         usage=step.get("usage"),
     )
+
+
+# -- settling and leases (`chat.runs.recovery`, `chat.runs.leases`) ------------------------
+
+
+def run_replies(run_id: int) -> dict[str, tuple[int, str]]:
+    """The run's assistant messages as checkpointed: upstream id -> (pk, text so far)."""
+    rows = Message.objects.filter(run_id=run_id, role=Message.Role.ASSISTANT).order_by("pk")
+    return {
+        upstream_id or f"msg_local_{pk}": (pk, content)
+        for pk, upstream_id, content in rows.values_list("pk", "upstream_message_id", "content")
+    }
+
+
+def run_ids_unheld() -> list[int]:
+    """Active runs under no live lease: at a lone process's start, the ones a dead process
+    left. A run under a live lease is being executed by a live process: not ours."""
+    live_lease = Q(lease_expires_at__gt=timezone.now())
+    active = Run.objects.filter(status__in=Run.ACTIVE_STATUSES).exclude(live_lease)
+    return list(active.values_list("pk", flat=True))
+
+
+def run_thread_id(run_id: int) -> int:
+    return Run.objects.values_list("thread_id", flat=True).get(pk=run_id)
+
+
+def run_held_or_queued(run_id: int) -> bool:
+    """Whether some process will end the run: one holds its lease, or (with workers) it
+    waits in the queue, and the worker that takes it ends it."""
+    held = Q(lease_expires_at__gt=timezone.now())
+    if settings.RUN_EXECUTION == "worker":
+        held |= Q(lease_owner="")
+    return Run.objects.filter(held, pk=run_id, status__in=Run.ACTIVE_STATUSES).exists()
+
+
+def run_claim(*, run_id: int, owner: str, lease: dt.timedelta) -> bool:
+    """Take the run's lease: one conditional UPDATE, which only one process can win while
+    nobody else holds a live lease on it."""
+    now = timezone.now()
+    free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    claimed = Run.objects.filter(free, pk=run_id, status__in=Run.ACTIVE_STATUSES).update(
+        lease_owner=owner, lease_expires_at=now + lease
+    )
+    return bool(claimed)
+
+
+def runs_renew(*, run_ids: Sequence[int], owner: str, lease: dt.timedelta) -> list[int]:
+    """Renew the owner's leases, in one UPDATE; returns the runs among them that someone
+    asked to stop (a cancel whose message this process may have missed)."""
+    held = Run.objects.filter(pk__in=list(run_ids), lease_owner=owner)
+    held.update(lease_expires_at=timezone.now() + lease)
+    return list(held.filter(status=Run.Status.CANCELLING).values_list("pk", flat=True))
+
+
+def runs_orphaned(*, lease: dt.timedelta, include_unclaimed: bool) -> list[tuple[int, bool]]:
+    """Active runs whose lease ran out, and (for a queue consumer) runs nobody ever claimed,
+    each with whether it had started upstream."""
+    now = timezone.now()
+    expired = Q(lease_expires_at__lt=now)
+    if include_unclaimed:
+        expired |= Q(lease_owner="", created_at__lt=now - lease)
+    rows = Run.objects.filter(expired, status__in=Run.ACTIVE_STATUSES).values_list(
+        "pk", "upstream_run_id"
+    )
+    return [(pk, bool(upstream_run_id)) for pk, upstream_run_id in rows]
+
+
+def run_cancel_unstarted(run_id: int) -> int | None:
+    """A run cancelled before anyone executed it ends as cancelled; returns its thread."""
+    ended = Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING, upstream_run_id="").update(
+        status=Run.Status.CANCELLED, completed_at=timezone.now()
+    )
+    return Run.objects.values_list("thread_id", flat=True).get(pk=run_id) if ended else None

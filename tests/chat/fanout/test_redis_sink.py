@@ -1,4 +1,4 @@
-"""A run's log in its Redis stream (chat.engine.distributed.StreamSink), on the real Redis.
+"""A run's log in its Redis stream (chat.fanout.redis_sink.StreamSink), on the real Redis.
 
 Skips without REDIS_URL, and fails instead with REQUIRE_SERVICES=1 (CI).
 """
@@ -11,13 +11,9 @@ import pytest
 from pytest_django import Settings
 from redis.asyncio import Redis
 
-from chat.engine.distributed import (
-    ACTIVE_LOG_TTL_SECONDS,
-    ACTIVE_TTL_EVERY,
-    StreamSink,
-    log_key,
-)
-from chat.engine.runlog import RunLog
+from chat.fanout.redis import log_key
+from chat.fanout.redis_sink import ACTIVE_LOG_TTL_SECONDS, ACTIVE_TTL_EVERY, StreamSink
+from chat.fanout.runlog import RunLog
 from tests.chat.test_health import required_url
 
 
@@ -90,7 +86,7 @@ async def test_a_streaming_log_expires_one_day_on_and_an_ended_one_soon(
 
     sink = StreamSink()
     sink.add(log, log.append("thread.run.completed", {}), "thread.run.completed")
-    sink.end(log)
+    sink.end(log.run_id)
     assert await sink.drain(5.0)
     assert 0 < await ttl(redis_settings, 3) <= redis_settings.RUN_LOG_TTL_SECONDS
 
@@ -109,7 +105,7 @@ def test_commands_packed_by_hiredis_are_byte_for_byte_redis_pys(
 ) -> None:
     from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 
-    from chat.engine.distributed import _connection_class
+    from chat.fanout.redis import _connection_class
 
     for url, base in [("redis://h:6379/0", Connection), ("rediss://h:6380/0", SSLConnection),
                       ("unix:///tmp/redis.sock", UnixDomainSocketConnection)]:  # fmt: skip
@@ -159,7 +155,7 @@ async def test_a_write_redis_refuses_is_logged_and_the_others_are_written(
 def test_every_kind_of_redis_url_gets_hiredis_packing(url: str) -> None:
     from redis.asyncio.connection import parse_url
 
-    from chat.engine.distributed import _client, _HiredisPacking
+    from chat.fanout.redis import _client, _HiredisPacking
 
     default = parse_url(url).get("connection_class")
     connection_class = _client(url, socket_timeout=1.0).connection_pool.connection_class
@@ -171,12 +167,12 @@ def test_every_kind_of_redis_url_gets_hiredis_packing(url: str) -> None:
 async def test_a_backlog_longer_than_a_batch_goes_out_whole_and_in_order(
     redis_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chat.engine.distributed.SINK_BATCH_LIMIT", 2)
+    monkeypatch.setattr("chat.fanout.redis_sink.SINK_BATCH_LIMIT", 2)
     log = RunLog(run_id=21, thread_id=1)
     sink = StreamSink()
     for n in range(7):
         sink.add(log, log.append("thread.message.delta", {"n": n}), "thread.message.delta")
-    sink.end(log)
+    sink.end(log.run_id)
     assert await sink.drain(5.0)
 
     assert await entries(redis_settings, 21) == [(f"0-{i}", log.frame(i)) for i in range(1, 8)]

@@ -1,5 +1,9 @@
 """One run, executed against its upstream: open the stream, relay every event, persist state.
 
+How the run ends is decided here (the upstream's stream, a failure, a cancel, the server
+stopping); what that end is recorded as is `outcome`'s job, and a dropped stream's end is
+taken from the upstream's final state by `recovery`.
+
 The loop per event is the hot path: feed the accumulator, note ids and the first token, append
 the frame to the run's log and hand it to the sockets. Database writes are queued to the run's
 `Writer` and never awaited here.
@@ -8,33 +12,21 @@ the frame to the run's log and hand it to the sockets. Database writes are queue
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-import weakref
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
 from django.utils import timezone
 
 from assistants_proxy.accumulator import RunAccumulator, message_text
-from assistants_proxy.errors import (
-    AssistantsError,
-    MalformedEventError,
-    ProtocolError,
-    StallError,
-    TransportError,
-)
-from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent, make_event
+from assistants_proxy.errors import AssistantsError, StallError, TransportError
+from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.upstreams import RunStream, Upstream
-from assistants_proxy.usage import estimate_usage, normalise_usage
-from chat.engine import lean_http, reconcile, store
-from chat.engine.http import ssl_context
-from chat.engine.runlog import Hub, RunLog
-from chat.engine.upstream import run_request, upstream_for
-from chat.engine.writer import Writer
+from chat.fanout.runlog import Hub, RunLog
+from chat.runs import outcome, recovery, store
+from chat.runs.upstream import run_request, upstream_for, upstream_http
+from chat.runs.writer import Writer
 from chat.tools import call_tools
 
 if TYPE_CHECKING:
@@ -44,18 +36,6 @@ logger = logging.getLogger(__name__)
 
 # How long to wait for an upstream to finish a run whose stream dropped.
 RECONCILE_WAIT_SECONDS = 30.0
-_STREAM_ENDED_EARLY = {
-    "code": "stream_ended",
-    "message": "the upstream stream ended before the run did",
-}
-_TOO_MANY_TOOL_ROUNDS = {
-    "code": "too_many_tool_rounds",
-    "message": "the assistant kept calling tools without answering",
-}
-_INTERRUPTED = {
-    "code": "interrupted",
-    "message": "the server stopped while this run was streaming",
-}
 _RUN_STATUS_BY_EVENT = {name: name.rsplit(".", 1)[1] for name in TERMINAL_RUN_EVENTS}
 
 
@@ -86,8 +66,8 @@ class RunExecution:
     async def execute(self) -> None:
         try:
             await self._publish_user_message()
-            async with _clients.lease() as http:
-                self.upstream = upstream_for(self.ctx, http)
+            async with upstream_http() as http:
+                self.upstream = upstream_for(self.ctx.assistant, http)
                 request = await run_request(self.ctx, self.upstream, self.writer)
                 try:
                     await self._relay(self.upstream.start_run(request))
@@ -98,12 +78,12 @@ class RunExecution:
             if self.cancel_requested:
                 self._end_locally("cancelled", None)
             else:
-                self._end_locally("failed", _INTERRUPTED)
+                self._end_locally("failed", outcome.INTERRUPTED)
         except AssistantsError as exc:
-            self._end_locally("failed", _error_for(exc))
+            self._end_locally("failed", outcome.error_for(exc))
         except Exception as exc:  # the engine must never die silently with a run half-done
             logger.exception("run %s crashed", self.ctx.run_id)
-            self._end_locally("failed", _error("internal_error", f"internal error: {exc!r}"))
+            self._end_locally("failed", outcome.error("internal_error", f"internal error: {exc!r}"))
         finally:
             await self._finish()
 
@@ -117,7 +97,7 @@ class RunExecution:
             rounds += 1
         # A stream that ends without the run ending was cut, cleanly or not.
         if self._final_status is None and not await self._reconcile():
-            self._end_locally("failed", _STREAM_ENDED_EARLY)
+            self._end_locally("failed", outcome.STREAM_ENDED_EARLY)
 
     async def _relay_stream(self, stream: RunStream) -> None:
         hub, log, feed = self.hub, self.log, self.acc.feed
@@ -149,7 +129,7 @@ class RunExecution:
         if self._final_status is not None or run.get("status") != "requires_action":
             return None
         if rounds >= settings.MAX_TOOL_ROUNDS or self.upstream is None:
-            self._end_locally("failed", _TOO_MANY_TOOL_ROUNDS)
+            self._end_locally("failed", outcome.TOO_MANY_TOOL_ROUNDS)
             return None
         action = (run.get("required_action") or {}).get("submit_tool_outputs") or {}
         outputs = await call_tools(
@@ -174,7 +154,7 @@ class RunExecution:
             self._last_error = event.data.get("last_error")
         elif name == "error":
             # The stream may say nothing more: the browser is told the run failed.
-            self._end_locally("failed", _error_from_event(event.data))
+            self._end_locally("failed", outcome.error_from_event(event.data))
 
     def _on_delta(self, data: dict[str, Any]) -> None:
         if self.first_token_at is None:
@@ -222,10 +202,10 @@ class RunExecution:
         self.writer.put(write)
 
     async def _reconcile(self) -> bool:
-        """The connection dropped mid-stream: take the final state from the upstream."""
+        """The connection dropped mid-stream: take the end from the upstream's final state."""
         if self.upstream is None or not self.upstream_run_id:
             return False
-        state = await reconcile.final_state(
+        state = await recovery.final_state(
             self.upstream,
             self.upstream_thread_id,
             self.upstream_run_id,
@@ -233,12 +213,9 @@ class RunExecution:
         )
         if state is None:
             return False
-        run, messages = state
-        for message in messages:
-            if message.get("id") not in self._message_pks:
-                await self._apply(make_event("thread.message.created", message))
-            await self._apply(make_event(f"thread.message.{_final(message)}", message))
-        await self._apply(make_event(f"thread.run.{run['status']}", run))
+        known = {m.get("id", "") for m in self.acc.messages}
+        for event in recovery.state_events(state, known=known):
+            await self._apply(event)
         return True
 
     async def _apply(self, event: StreamEvent) -> None:
@@ -261,12 +238,12 @@ class RunExecution:
     async def _finish(self) -> None:
         self.finishing = True
         status = self._final_status or "failed"
-        outcome = self._outcome(status)
+        result = self._outcome(status)
         # `_message_pks` is read when the write runs: the writes that fill it are queued
         # ahead of this one, and may not have run yet.
         self.writer.put(
             lambda: store.run_finish(
-                run_id=self.ctx.run_id, outcome=outcome, message_pks=self._message_pks
+                run_id=self.ctx.run_id, outcome=result, message_pks=self._message_pks
             )
         )
         await self.writer.close()
@@ -275,50 +252,24 @@ class RunExecution:
         if self._end_event is not None and not self._synthesise_end:
             await self.hub.publish(self.log, self._end_event.name, self._end_event.data)
         else:
-            await self._publish_end(status, outcome)
+            await self._publish_end(status, result)
         self.hub.close_log(self.log)
 
     def _outcome(self, status: str) -> store.RunOutcome:
-        texts = {m.get("id", ""): m for m in self.acc.messages if m.get("role") != "user"}
-        fallback = "completed" if status == "completed" else "incomplete"
-        messages = {
-            upstream_id: (message_text(m), _message_status(m, fallback), _annotations(m))
-            for upstream_id, m in texts.items()
-        }
-        usage = normalise_usage(self.acc.usage)
-        estimated = usage is None
-        if usage is None:
-            completion = "".join(message_text(m) for m in texts.values())
-            usage = estimate_usage(prompt_text=self.ctx.user_text, completion_text=completion)
-        return store.RunOutcome(
-            conversation_handle=self._conversation_handle(status),
+        return outcome.run_outcome(
+            self.acc,
             status=status,
-            messages=messages,
-            usage=usage,
-            usage_estimated=estimated,
             last_error=self._last_error,
-            steps=self.acc.steps,
-            metadata={uid: meta for uid, m in texts.items() if (meta := store.message_metadata(m))},
+            prompt_text=self.ctx.user_text,
             first_token_at=self.first_token_at,
-            model=(self.acc.run or {}).get("model") or "",
+            keeps_conversation=self.ctx.assistant.protocol == "responses",
         )
 
-    def _conversation_handle(self, status: str) -> str | None:
-        """A Responses server keeps the conversation under its last response's id."""
-        if self.ctx.assistant.protocol != "responses" or status != "completed":
-            return None
-        metadata = (self.acc.run or {}).get("metadata") or {}
-        return metadata.get("response_id") or None
-
-    async def _publish_end(self, status: str, outcome: store.RunOutcome) -> None:
-        run = dict(self.acc.run or {"object": "thread.run"})
-        run.update(
-            id=self.upstream_run_id or run.get("id"),
-            status=status,
-            last_error=outcome.last_error,
-            usage=outcome.usage,
+    async def _publish_end(self, status: str, result: store.RunOutcome) -> None:
+        event, data = outcome.end_event(
+            self.acc, status=status, outcome=result, run_id=self.upstream_run_id
         )
-        await self.hub.publish(self.log, f"thread.run.{status}", run)
+        await self.hub.publish(self.log, event, data)
 
     async def _publish_user_message(self) -> None:
         ctx = self.ctx
@@ -342,83 +293,3 @@ class RunExecution:
         await self.upstream.cancel_run(
             thread_id=self.upstream_thread_id, run_id=self.upstream_run_id
         )
-
-
-class _SharedClient:
-    """One httpx client, so one pool of upstream connections, for the runs of an event loop.
-
-    A client per run opened a new connection per run (and, to an https upstream, a new TLS
-    handshake); a pooled connection is reused by the next run as soon as a stream ends. The
-    client lives while runs are in flight and is closed with the last one, so no connection
-    outlives the loop it belongs to. Streams hold their connection for their whole length:
-    the pool has no limit on connections, only on the idle ones it keeps. Its sockets are
-    read through `lean_http`, not anyio.
-    """
-
-    LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=200)
-
-    def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, list[int]]
-        ] = weakref.WeakKeyDictionary()
-
-    @contextlib.asynccontextmanager
-    async def lease(self) -> AsyncIterator[httpx.AsyncClient]:
-        loop = asyncio.get_running_loop()
-        entry = self._by_loop.get(loop)
-        if entry is None:
-            pool = lean_http.transport(ssl_context=ssl_context(), limits=self.LIMITS)
-            client = httpx.AsyncClient(transport=pool)
-            entry = self._by_loop[loop] = (client, [0])
-        client, users = entry
-        users[0] += 1
-        try:
-            yield client
-        finally:
-            users[0] -= 1
-            if not users[0] and self._by_loop.get(loop) is entry:
-                del self._by_loop[loop]  # a run starting meanwhile opens a new client
-                await asyncio.shield(client.aclose())
-
-
-_clients = _SharedClient()
-
-
-def _final(message: dict[str, Any]) -> str:
-    return "completed" if message.get("status") == "completed" else "incomplete"
-
-
-def _message_status(message: dict[str, Any], default: str) -> str:
-    status = message.get("status")
-    return status if status in ("completed", "incomplete") else default
-
-
-def _annotations(message: dict[str, Any]) -> list[Any]:
-    found: list[Any] = []
-    for block in message.get("content") or []:
-        found.extend((block.get("text") or {}).get("annotations") or [])
-    return found
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message}
-
-
-def _error_for(exc: AssistantsError) -> dict[str, Any]:
-    if isinstance(exc, StallError):
-        return _error("upstream_stalled", str(exc))
-    if isinstance(exc, MalformedEventError | ProtocolError):
-        return _error("protocol_error", f"the upstream sent a malformed stream: {exc}")
-    status = getattr(exc, "status_code", None)
-    if status is not None:
-        return _error(f"upstream_http_{status}", str(exc))
-    return _error("upstream_unreachable", str(exc))
-
-
-def _error_from_event(data: dict[str, Any]) -> dict[str, Any]:
-    error = data.get("error")
-    inner: dict[str, Any] = error if isinstance(error, dict) else data
-    return _error(
-        str(inner.get("code") or "upstream_error"),
-        str(inner.get("message") or "the upstream reported an error"),
-    )

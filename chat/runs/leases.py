@@ -1,0 +1,199 @@
+"""The lease protocol: a run is executed by the one process that holds its lease, so that a
+process that dies mid-run never loses one.
+
+`RunHost` is what `manage.py run_worker` runs (RUN_EXECUTION=worker):
+
+- a run is executed only by the process that claimed it: one conditional UPDATE sets
+  `lease_owner` and `lease_expires_at`, and only succeeds when nobody else holds a live lease;
+- while it executes runs, the host renews their leases every third of RUN_LEASE_SECONDS, in
+  one UPDATE for all of them (never per token); the same trip finds the ones someone asked to
+  stop, so a cancel whose message was lost still stops its run;
+- every host sweeps for runs whose lease ran out (their process died) and settles them from
+  the upstream's final state (`recovery.recover_run`), handing the final events to the fan-out
+  so that the sockets watching see the reply end with its full text; a run that had not
+  started upstream yet is executed from the start instead;
+- a worker takes queued runs from a Redis list, and the sweep also finds runs that were never
+  taken (a web process that died between its INSERT and its push);
+- cancels arrive on a Redis pub/sub channel; the host executing the run stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat.fanout import redis
+from chat.fanout.redis_hub import DistributedHub
+from chat.runs import recovery, store
+from chat.runs.engine import RunEngine
+from chat.runs.execution import RECONCILE_WAIT_SECONDS
+
+logger = logging.getLogger(__name__)
+
+
+class RunHost:
+    def __init__(self, engine: RunEngine, *, consume_queue: bool, name: str | None = None) -> None:
+        self.engine = engine
+        self.consume_queue = consume_queue
+        self.name = name or redis.process_name()
+        self.accepting = True
+        self._loops: list[asyncio.Task[None]] = []
+        self._settling: set[int] = set()
+        self._taking: set[asyncio.Task[None]] = set()
+
+    @property
+    def lease(self) -> dt.timedelta:
+        return dt.timedelta(seconds=settings.RUN_LEASE_SECONDS)
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        loops = [self._heartbeats(), self._sweeps(), self._cancels()]
+        if self.consume_queue:
+            loops.append(self._queue())
+        self._loops = [loop.create_task(c, name=f"run-host-{c.__name__}") for c in loops]
+
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop taking runs; wait for the ones executing here (up to `grace` seconds)."""
+        self.accepting = False
+        for task in self._loops:
+            if task.get_name() in ("run-host-_queue", "run-host-_sweeps"):
+                task.cancel()
+        running = list(self.engine.tasks.values())
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        if isinstance(self.engine.hub, DistributedHub):
+            await self.engine.hub.sink.drain(5.0)
+        for task in self._loops:
+            task.cancel()
+
+    # -- claiming and executing ----------------------------------------------------------
+
+    async def claim(self, run_id: int) -> bool:
+        return await database_sync_to_async(store.run_claim)(
+            run_id=run_id, owner=self.name, lease=self.lease
+        )
+
+    async def _queue(self) -> None:
+        while self.accepting:
+            if len(self.engine.tasks) >= settings.WORKER_MAX_RUNS:
+                await asyncio.sleep(0.1)
+                continue
+            item = await redis.retry_through_outages(self._pop, what="run queue")
+            run_id = _int(item[1]) if item is not None else None
+            if item is not None and run_id is None:
+                logger.error("run queue: ignoring %r", item[1])
+            if run_id is not None:
+                # Claimed and started beside the next BRPOP: a burst of runs must not queue
+                # up behind each one's database round trips.
+                task = asyncio.get_running_loop().create_task(self._take(run_id))
+                self._taking.add(task)
+                task.add_done_callback(self._taking.discard)
+
+    async def _pop(self) -> Any:
+        return await redis.blocking_redis().brpop([redis.queue_key()], timeout=5)
+
+    async def _take(self, run_id: int) -> None:
+        """Execute a run we have just been handed, unless another host already holds it."""
+        try:
+            if await self.claim(run_id):
+                await self._start_claimed(run_id)
+        except Exception:
+            logger.exception("run %s: could not be started", run_id)
+
+    async def _start_claimed(self, run_id: int) -> None:
+        settled = await recovery.settle_unstarted_cancel(run_id)
+        if settled is None:
+            self.engine.execute_here(run_id)
+        else:
+            await self.engine.hub.publish_settled(run_id, settled.thread_id, settled.frames)
+
+    # -- leases --------------------------------------------------------------------------
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(settings.RUN_LEASE_SECONDS / 3)
+            try:
+                await self.heartbeat()
+            except Exception:
+                logger.exception("run leases: renewal failed")
+
+    async def heartbeat(self) -> None:
+        """Renew the leases of the runs held here; stop those someone asked to stop."""
+        held = list(self.engine.tasks) + list(self._settling)
+        if not held:
+            return
+        cancelling = await database_sync_to_async(store.runs_renew)(
+            run_ids=held, owner=self.name, lease=self.lease
+        )
+        for run_id in cancelling:
+            execution = self.engine.executions.get(run_id)
+            if execution is not None and not execution.cancel_requested:
+                await self.engine.cancel(run_id)
+
+    async def _sweeps(self) -> None:
+        while self.accepting:
+            # Jitter, so that hosts started together do not all sweep at the same moment.
+            await asyncio.sleep(settings.RUN_LEASE_SECONDS / 2 * random.uniform(0.5, 1.0))
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("run sweep failed")
+
+    async def sweep(self) -> list[int]:
+        """Take over runs whose process died, and queued runs nobody took; returns their ids."""
+        orphans = await database_sync_to_async(store.runs_orphaned)(
+            lease=self.lease, include_unclaimed=self.consume_queue
+        )
+        taken = []
+        for run_id, started in orphans:
+            if not self.accepting or not await self.claim(run_id):
+                continue
+            taken.append(run_id)
+            if started:
+                logger.warning("run %s: its process died mid-run; settling it", run_id)
+                await self._settle(run_id)
+            else:
+                logger.warning("run %s: never started; starting it", run_id)
+                await self._start_claimed(run_id)
+        return taken
+
+    async def _settle(self, run_id: int) -> None:
+        self._settling.add(run_id)
+        try:
+            settled = await recovery.recover_run(run_id, wait=RECONCILE_WAIT_SECONDS)
+            await self.engine.hub.publish_settled(run_id, settled.thread_id, settled.frames)
+        finally:
+            self._settling.discard(run_id)
+
+    # -- cancels -------------------------------------------------------------------------
+
+    async def _cancels(self) -> None:
+        if not redis.enabled():
+            return  # the heartbeat finds cancelled runs in the database
+        while True:
+            await redis.retry_through_outages(self._listen_for_cancels, what="run cancels")
+            await asyncio.sleep(redis.FIRST_BACKOFF_SECONDS)  # it ended cleanly: subscribe again
+
+    async def _listen_for_cancels(self) -> None:
+        pubsub = redis.blocking_redis().pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(redis.cancel_channel())
+            async for message in pubsub.listen():
+                run_id = _int(message.get("data"))
+                if run_id is not None and run_id in self.engine.tasks:
+                    await self.engine.cancel(run_id)
+        finally:
+            await pubsub.aclose()
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
