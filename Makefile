@@ -5,19 +5,39 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# The whole dependency tree, runtime and dev, with hashes: `make install` installs exactly this.
+LOCK := requirements.lock
+# uv makes the lock (`make lock`); it is kept beside the venv's packages, not among them.
+UV_VERSION := 0.13.9
+UV := $(VENV)/uv-$(UV_VERSION)/bin/uv
+# `make lock LOCK_ARGS=--upgrade` moves every unpinned package to its newest release; without
+# it, the versions already locked are kept.
+LOCK_ARGS ?=
 
 export PORT
 
-.PHONY: install run test test-fast lint bench bench-quick vendor collectstatic clean
+.PHONY: install lock run test test-fast lint bench bench-quick vendor collectstatic clean
 
 install: $(STAMP)
 
-# Reinstall only when the dependency list changes, so `make run` twice is quick.
-$(STAMP): pyproject.toml
+# Reinstall only when the dependency list or the lock changes, so `make run` twice is quick.
+# The project itself goes in without dependencies: the lock has them all.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After a change to the dependencies in pyproject.toml; then `make install`. One lock for every
+# platform (--universal), from Python 3.11 up as pyproject.toml says; uv reads PyPI itself.
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock UV_VERSION=$(UV_VERSION)" --quiet $(LOCK_ARGS) -o $(LOCK)
+
+$(UV):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
