@@ -8,7 +8,8 @@ that depends on it, when (a) the installed version is not the pinned one, or (b)
 signature relied on is gone or different. The pin is read from pyproject.toml, so the pin and
 the tripwire cannot disagree.
 
-The third-party code is tested here, never the project's modules: the engine's files move.
+The third-party code is tested here, not the project's modules: these checks fail before the
+project's own tests would, with a message that names what to re-read.
 """
 
 from __future__ import annotations
@@ -34,21 +35,19 @@ from packaging.utils import canonicalize_name
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
-# Each package whose internals the project touches, and the project's files that touch them
-# (by file name: the engine's modules are moving, and the message must still point at them).
+# Each package whose internals the project touches, and the project's files that touch them.
 USERS = {
     "Django": "config/middleware.py, config/asgi_tuning.py",
     "asgiref": "config/asgi_tuning.py",
     "daphne": "config/daphne_nodelay.py",
     "Twisted": "config/daphne_nodelay.py",
     "autobahn": "config/daphne_nodelay.py",
-    "httpx": "lean_http.py (the upstream transport)",
-    "httpcore": "lean_http.py (the upstream transport)",
+    "httpcore": "assistants_proxy/lean_http.py, assistants_proxy/lean_backend.py",
     "httpx-sse": "assistants_proxy/sse.py",
-    "redis": "distributed.py (the engine's Redis client)",
+    "redis": "chat/fanout/redis.py",
 }
 # The standard library is pinned by the interpreter: its checks name the Python written for.
-STDLIB_USERS = {"json": "assistants_proxy/events.py, runlog.py (the run log's encoder)"}
+STDLIB_USERS = {"json": "assistants_proxy/events.py, chat/fanout/runlog.py"}
 WRITTEN_FOR_PYTHON = "3.11"
 
 
@@ -141,7 +140,7 @@ def expect_uses(dotted: str, name: str, package: str) -> None:
 def test_the_checks_fail_loudly_for_a_version_a_name_or_a_signature() -> None:
     # Each check must be able to fail, with a message that says what to re-read.
     pin = re.escape(PINS["httpcore"])
-    with pytest.raises(Drift, match=rf"httpcore: 0\.0\.1 is installed\. lean_http.*=={pin}"):
+    with pytest.raises(Drift, match=rf"httpcore: 0\.0\.1 is installed\. assistants_proxy/lean_http.*=={pin}"):
         expect_version("httpcore", installed="0.0.1")
     with pytest.raises(Drift, match=r"httpx-sse: object has no _gone\. assistants_proxy/sse"):
         expect_names(object(), ["__class__", "_gone"], "httpx-sse")
@@ -192,16 +191,6 @@ def test_httpcore_asks_the_network_stream_whether_an_idle_connection_is_readable
     # The lean backend's stream answers this, so a connection the server closed is dropped.
     has_expired = "httpcore._async.http11.AsyncHTTP11Connection.has_expired"
     expect_uses(has_expired, "is_readable", "httpcore")
-
-
-def test_httpx_transport_keeps_its_httpcore_pool_in_pool() -> None:
-    import httpcore
-    import httpx
-
-    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=2))
-    pool = getattr(transport, "_pool", None)
-    expect(isinstance(pool, httpcore.AsyncConnectionPool), "httpx", f"_pool is {pool!r}")
-    expect_uses("httpx.AsyncHTTPTransport.handle_async_request", "_pool", "httpx")
 
 
 def test_httpx_sse_line_decoder_is_where_the_sse_module_imports_it() -> None:
