@@ -140,7 +140,8 @@ def expect_uses(dotted: str, name: str, package: str) -> None:
 def test_the_checks_fail_loudly_for_a_version_a_name_or_a_signature() -> None:
     # Each check must be able to fail, with a message that says what to re-read.
     pin = re.escape(PINS["httpcore"])
-    with pytest.raises(Drift, match=rf"httpcore: 0\.0\.1 is installed\. assistants_proxy/lean_http.*=={pin}"):
+    drift = rf"httpcore: 0\.0\.1 is installed\. assistants_proxy/lean_http.*=={pin}"
+    with pytest.raises(Drift, match=drift):
         expect_version("httpcore", installed="0.0.1")
     with pytest.raises(Drift, match=r"httpx-sse: object has no _gone\. assistants_proxy/sse"):
         expect_names(object(), ["__class__", "_gone"], "httpx-sse")
