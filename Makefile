@@ -50,6 +50,17 @@ test: install
 test-fast: install
 	SECRET_KEY=test-only-secret-key $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
+# A real model upstream: llama.cpp's server with SmolLM2-135M-Instruct, built once (~7 minutes)
+# into ~/.cache/llama-server by scripts/local-model.sh.
+.PHONY: test-real run-local-model
+test-real: install
+	bash scripts/local-model.sh install
+	SECRET_KEY=test-only-secret-key $(BIN)/python -m pytest tests/real_model $(PYTEST_ARGS)
+
+run-local-model:
+	bash scripts/local-model.sh install
+	bash scripts/local-model.sh start 8765
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
