@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,12 +26,15 @@ import httpx
 
 from assistants_proxy.errors import (
     HTTPStatusError,
+    MalformedEventError,
     ProtocolError,
     StallError,
     TransportError,
 )
 from assistants_proxy.events import STREAM_END_EVENTS, StreamEvent, parse_event
 from assistants_proxy.sse import ServerSentEvent, SSEBody
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_STALL_TIMEOUT = 120.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -218,6 +222,7 @@ class EventStream:
         self._request = request
         self._opened = False
         self.events_received = 0
+        self.skipped_events = 0  # malformed events passed over
 
     async def __aenter__(self) -> EventStream:
         await self._request.open()
@@ -244,13 +249,25 @@ class EventStream:
         if not self._opened:
             raise RuntimeError("use `async with` before iterating an EventStream")
         async for sse in self._request.events():
-            event = parse_event(sse.event, sse.data)
+            try:
+                event = parse_event(sse.event, sse.data)
+            except MalformedEventError as exc:
+                self.skipped_events += skip_malformed(exc)
+                continue
             self.events_received += 1
             if event.name in STREAM_END_EVENTS:
                 self._request.finished = True
             yield event
             if event.name == "done":
                 return
+
+
+def skip_malformed(exc: MalformedEventError) -> int:
+    """A malformed event is passed over, not fatal: a server that garbles one event of a
+    reply has usually sent the text in the others, and a tolerant client finishes the reply.
+    Logged with what was sent; returns 1, for the caller's count."""
+    logger.warning("upstream sent a malformed %s event, skipped: %s", exc.event or "?", exc)
+    return 1
 
 
 async def _send_checked(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
@@ -268,6 +285,7 @@ async def _send_checked(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.
             response.status_code,
             _json_body(response, strict=False),
             retry_after=_retry_after(response),
+            url=str(response.request.url),
         )
     return response
 

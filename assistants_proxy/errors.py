@@ -14,6 +14,7 @@ that, a retry would replay text the caller has already relayed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -30,16 +31,23 @@ class StallError(TransportError):
 
 
 class HTTPStatusError(AssistantsError):
-    def __init__(self, status_code: int, body: Any, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, status_code: int, body: Any, *, retry_after: float | None = None, url: str = ""
+    ) -> None:
         self.status_code = status_code
         self.body = body
         self.retry_after = retry_after
+        self.url = url
         super().__init__(f"upstream answered HTTP {status_code}: {self.error_message}")
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
-        # 408/409 (lock contention) and 429 come back; 5xx may be a passing fault.
-        return self.status_code in (408, 409, 429) or self.status_code >= 500
+        # A 5xx may be a passing fault. A 4xx says the request itself is wrong: sent again it
+        # fails again, so it is reported at once; the one exception is a 429 that says when
+        # to come back (Retry-After), which is the server asking for exactly that.
+        if self.status_code == 429:
+            return self.retry_after is not None
+        return self.status_code >= 500
 
     @property
     def error_message(self) -> str:
@@ -47,7 +55,29 @@ class HTTPStatusError(AssistantsError):
             error = self.body.get("error")
             if isinstance(error, dict) and error.get("message"):
                 return str(error["message"])
+            if isinstance(error, str) and error:
+                return error
+            if isinstance(self.body.get("detail"), str):
+                return str(self.body["detail"])
         return str(self.body)[:500]
+
+    @property
+    def is_context_overflow(self) -> bool:
+        """The upstream refused the prompt as longer than the model's context window."""
+        if self.status_code not in (400, 413, 422, 500):
+            return False
+        return bool(_CONTEXT_OVERFLOW.search(str(self.body)))
+
+
+# How servers phrase a prompt over the context window: OpenAI ("maximum context length",
+# "context_length_exceeded"), vLLM ("maximum context length"), llama.cpp ("exceed context
+# window", "n_ctx"), Ollama ("context length"), Anthropic-compatible gateways ("prompt is too
+# long").
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[ _]length|context window|n_ctx|prompt is too long|too many tokens"
+    r"|maximum context|exceeds? (the )?(model'?s? )?(context|token limit)",
+    re.IGNORECASE,
+)
 
 
 class ProtocolError(AssistantsError):

@@ -33,8 +33,20 @@ class AssistantAdmin(admin.ModelAdmin):
     readonly_fields = ["upstream_assistant_id", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "is_default", "protocol", "base_url", "api_key_env"]}),
-        ("Model", {"fields": ["model", "instructions", "tools", "response_format"]}),
-        ("Sampling", {"fields": ["temperature", "top_p", "max_tokens", "truncation_strategy"]}),
+        ("Model", {"fields": ["model", "instructions", "tools", "tool_choice", "response_format"]}),
+        (
+            "Context and sampling",
+            {
+                "fields": [
+                    "context_window",
+                    "max_tokens",
+                    "truncation_strategy",
+                    "responses_history",
+                    "temperature",
+                    "top_p",
+                ]
+            },
+        ),
         ("Upstream", {"fields": ["upstream_assistant_id", "created_at"]}),
     ]
 

@@ -32,6 +32,22 @@ class Protocol(models.TextChoices):
     RESPONSES = "responses", "Responses API"
 
 
+class ResponsesHistory(models.TextChoices):
+    # The safe default: a gateway in front of a model server may keep no state, and a
+    # follow-up chained to a response it forgot is answered without the conversation.
+    FULL = "full", "Send the whole history from this app's database"
+    PREVIOUS_RESPONSE = "previous_response_id", "Chain to the previous response (stateful server)"
+
+
+# Upstream ids are the upstream's choice, of any length (a gateway's response ids ran to 461
+# characters): text, never a bounded column whose overflow would roll the final save back.
+def upstream_id_field(help_text: str = "") -> models.TextField[str, str]:
+    return models.TextField(blank=True, default="", help_text=help_text)
+
+
+TOOL_CHOICE_KEYWORDS = ("auto", "required", "none")
+
+
 class Assistant(models.Model):
     name = models.CharField(max_length=200)
     protocol = models.CharField(max_length=32, choices=Protocol, default=Protocol.ASSISTANTS)
@@ -47,10 +63,9 @@ class Assistant(models.Model):
         help_text="The NAME of an environment variable holding the API key, e.g. "
         "OPENAI_API_KEY; never the key itself. Blank means no key is sent.",
     )
-    upstream_assistant_id = models.CharField(
-        max_length=200,
-        blank=True,
-        help_text="This assistant's id at an Assistants upstream; created on first use.",
+    upstream_assistant_id = upstream_id_field(
+        "This assistant's id at an Assistants upstream; created on first use, and again if "
+        "the upstream forgot it."
     )
     model = models.CharField(max_length=200, default="gpt-4o")
     instructions = models.TextField(blank=True)
@@ -60,6 +75,28 @@ class Assistant(models.Model):
     temperature = models.FloatField(null=True, blank=True)
     top_p = models.FloatField(null=True, blank=True)
     max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    tool_choice = models.CharField(
+        max_length=200,
+        default="auto",
+        blank=True,
+        help_text="auto (blank), required, none, or the name of one of the function tools, "
+        "which the model must then call in its first answer. Sent with tools only.",
+    )
+    context_window = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The model's context window in tokens (e.g. 2048 for a small local model). "
+        "The history sent is trimmed to fit it with room for the reply; blank means the "
+        "CONTEXT_BUDGET_TOKENS setting.",
+    )
+    responses_history = models.CharField(
+        max_length=32,
+        choices=ResponsesHistory,
+        default=ResponsesHistory.FULL,
+        blank=True,
+        help_text="Responses API only: how a follow-up carries the conversation (blank: the "
+        "whole history).",
+    )
     response_format = models.JSONField(default=default_response_format, blank=True)
     truncation_strategy = models.JSONField(default=default_truncation_strategy, blank=True)
     is_default = models.BooleanField(default=False)
@@ -82,6 +119,23 @@ class Assistant(models.Model):
             isinstance(tool, dict) and "type" in tool for tool in self.tools
         ):
             raise ValidationError({"tools": "A list of objects, each with a 'type'."})
+        choice = self.tool_choice = self.tool_choice.strip() or "auto"
+        if choice not in TOOL_CHOICE_KEYWORDS and choice not in self.function_names():
+            known = ", ".join([*TOOL_CHOICE_KEYWORDS, *self.function_names()])
+            raise ValidationError({"tool_choice": f"One of: {known}."})
+
+    def function_names(self) -> list[str]:
+        functions = (tool.get("function") or {} for tool in self.tools or [])
+        return [str(f["name"]) for f in functions if isinstance(f, dict) and f.get("name")]
+
+    @property
+    def chains_responses(self) -> bool:
+        """A Responses upstream trusted to keep the conversation: follow-ups are chained to
+        the previous response and send only what it has not seen."""
+        return (
+            self.protocol == Protocol.RESPONSES
+            and self.responses_history == ResponsesHistory.PREVIOUS_RESPONSE
+        )
 
     def resolved_base_url(self) -> str:
         # Resolved at run time, not stored, so that the default row follows SIMULATOR_URL
@@ -100,7 +154,7 @@ class Thread(models.Model):
     )
     assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="threads")
     title = models.CharField(max_length=200, blank=True)
-    upstream_thread_id = models.CharField(max_length=200, blank=True)
+    upstream_thread_id = upstream_id_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -142,7 +196,7 @@ class Run(models.Model):
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="runs")
     assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="runs")
-    upstream_run_id = models.CharField(max_length=200, blank=True)
+    upstream_run_id = upstream_id_field()
     status = models.CharField(max_length=32, choices=RunStatus, default=RunStatus.QUEUED)
     model = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -156,10 +210,21 @@ class Run(models.Model):
     # None, not 0, when the upstream did not say: "no cache hit" and "unknown" differ.
     cached_tokens = models.PositiveIntegerField(null=True, blank=True)
     reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # True when the upstream reported no usage and the counts are the app's estimate.
     usage_estimated = models.BooleanField(default=False)
-    # With run workers (RUN_EXECUTION=worker): the worker executing the run, and until when
-    # its claim holds. A worker renews the lease while it streams; a run whose lease ran out
-    # belonged to a worker that died, and another worker settles it.
+    # What the operator needs to know of the run beyond its status, in plain sentences: an
+    # upstream object recreated after a restart, history trimmed for the context window,
+    # characters cleaned before storage (`chat.runs.store`).
+    notes = models.JSONField(default=list, blank=True)
+    skipped_events = models.PositiveIntegerField(
+        default=0, help_text="Malformed upstream events passed over."
+    )
+    # The upstream's whole answer when it failed the run (status, URL, body): the user sees
+    # one sentence (`last_error`), the admin this.
+    upstream_error = models.JSONField(null=True, blank=True)
+    # The process executing the run, and until when its claim holds (`chat.runs.leases`). It
+    # renews the lease while it streams; a run whose lease ran out belonged to a process that
+    # died, and another one settles it.
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 
@@ -234,7 +299,7 @@ class Message(models.Model):
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.IN_PROGRESS)
-    upstream_message_id = models.CharField(max_length=200, blank=True)
+    upstream_message_id = upstream_id_field()
     annotations = models.JSONField(default=list, blank=True)
     # What the upstream said about the reply beside its text: a reasoning summary
     # ("reasoning_summary") and whether the model declined ("refusal": true).
@@ -262,7 +327,7 @@ class RunStep(models.Model):
         EXPIRED = "expired"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
-    upstream_step_id = models.CharField(max_length=200, blank=True)
+    upstream_step_id = upstream_id_field()
     type = models.CharField(max_length=32, choices=Type)
     status = models.CharField(max_length=16, choices=Status, default=Status.IN_PROGRESS)
     step_details = models.JSONField(default=dict, blank=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from chat import selectors
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
+from chat.storable import unstorable_count
 
 TITLE_CHARS = 60
 TITLE_MAX_CHARS = 200
@@ -72,6 +73,7 @@ def thread_rename(*, thread: Thread, title: str) -> Thread:
     title = title.strip()
     if not title:
         raise InvalidInput("The title cannot be empty.", code="empty_title")
+    _check_storable(title, "title")
     if len(title) > TITLE_MAX_CHARS:
         raise InvalidInput(
             f"The title is longer than {TITLE_MAX_CHARS} characters.", code="title_too_long"
@@ -102,10 +104,15 @@ def run_cancel_request(*, run: Run) -> Run:
 
 def run_cancel_orphaned(*, run: Run) -> Run:
     """Finish a cancelling run that no engine is executing (it was never launched, or its
-    process died): nobody else will ever move it out of the active set."""
-    Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
-        status=Run.Status.CANCELLED, completed_at=timezone.now()
-    )
+    process died): nobody else will ever move it out of the active set. Its reply keeps the
+    text last saved, marked incomplete."""
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+            status=Run.Status.CANCELLED, completed_at=timezone.now()
+        )
+        run.messages.filter(status=Message.Status.IN_PROGRESS).update(
+            status=Message.Status.INCOMPLETE, updated_at=timezone.now()
+        )
     run.refresh_from_db()
     return run
 
@@ -142,7 +149,18 @@ def _clean_content(content: str) -> str:
         raise InvalidInput(
             f"The message is longer than {limit:,} characters.", code="content_too_long"
         )
+    _check_storable(content, "message")
     return content
+
+
+def _check_storable(text: str, what: str) -> None:
+    # Refused, not cleaned: the user should know the text they sent is not what is kept.
+    if unstorable_count(text):
+        raise InvalidInput(
+            f"The {what} contains a NUL character or an unpaired surrogate, which cannot be "
+            "stored. Remove it and send again.",
+            code="unstorable_text",
+        )
 
 
 def _title(content: str) -> str:

@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.collector import settle_collector  # noqa: E402
+from config.run_hosting import HostRuns  # noqa: E402
 
 http_app: Any = RequestLanes(django_asgi_app)
 if settings.SERVE_STATIC:
@@ -34,13 +35,15 @@ if settings.SIMULATOR_MOUNT:
 
     http_app = mount_prefix("/sim", http_app)
 
-application = ProtocolTypeRouter(
-    {
-        "http": http_app,
-        "websocket": ServerSendInScope(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-        ),
-    }
+application = HostRuns(
+    ProtocolTypeRouter(
+        {
+            "http": http_app,
+            "websocket": ServerSendInScope(
+                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
 )
 
 settle_collector()  # config.collector: a full collection is a pause every stream feels

@@ -199,6 +199,9 @@ UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0
 # The longest silence between two chunks of an upstream's answer (httpx's read timeout). A
 # slow model may think for a long time before its first token: far above httpx's 5 s.
 UPSTREAM_STALL_TIMEOUT = env_float("UPSTREAM_STALL_TIMEOUT", 120.0, minimum=0.1)
+# After this long without an upstream event, the browser shows "waiting for the model", and an
+# upstream that keeps runs is asked whether it already finished (chat/runs/silence.py).
+UPSTREAM_SILENCE_NOTICE_SECONDS = env_float("UPSTREAM_SILENCE_NOTICE_SECONDS", 15.0, minimum=0.1)
 UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 3)
 # Stateless upstreams get the thread's history within this many (estimated) tokens.
 CONTEXT_BUDGET_TOKENS = env_int("CONTEXT_BUDGET_TOKENS", 16000, minimum=100)

@@ -38,6 +38,8 @@ class Directives:
     first_token_delay: float | None = None
     refuse: bool = False
     reasoning: bool = False
+    context: int | None = None
+    nul: bool = False
 
 
 def _int(low: int, high: int) -> Callable[[str], int]:
@@ -82,6 +84,8 @@ _KEYS: dict[str, tuple[str, Callable[[str], Any] | None, Any]] = {
     "first-token-delay": ("first_token_delay", _float(0, 3600), None),
     "refuse": ("refuse", None, True),
     "reasoning": ("reasoning", None, True),
+    "context": ("context", _int(1, 10_000_000), None),
+    "nul": ("nul", None, True),
 }
 
 

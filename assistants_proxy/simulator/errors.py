@@ -54,6 +54,16 @@ class BadRequest(ApiError):
         self.code = code
 
 
+def context_exceeded(window: int, prompt: int) -> BadRequest:
+    """OpenAI's answer to a prompt over the model's context window (`/sim context=N`)."""
+    return BadRequest(
+        f"This model's maximum context length is {window} tokens. However, your messages "
+        f"resulted in {prompt} tokens. Please reduce the length of the messages.",
+        param="messages",
+        code="context_length_exceeded",
+    )
+
+
 class NotFound(ApiError):
     status = 404
     type = "invalid_request_error"

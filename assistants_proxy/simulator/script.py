@@ -78,10 +78,14 @@ def plan_reply(
     functions: frozenset[str] | None = None,
     refuse: bool = False,
     reasoning: bool = False,
+    nul: bool = False,
 ) -> Plan:
     """`functions` are the function names the request offers (None: the assistant's own
-    tools, which include `get_weather`); a request without `get_weather` gets text."""
+    tools, which include `get_weather`); a request without `get_weather` gets text. `nul`
+    puts a NUL character in the reply's first token (a database that cannot store it)."""
     plan = _plan(text, tokens, code, tool_outputs, default_tokens, functions, refuse)
+    if nul and plan.tokens:
+        plan = replace(plan, tokens=("NUL\x00 ", *plan.tokens))
     if reasoning:
         return replace(plan, reasoning=tuple(tokenize(REASONING_SUMMARY)))
     return plan

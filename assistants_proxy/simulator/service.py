@@ -14,7 +14,7 @@ from typing import Any
 from . import bodies, wire
 from .channel import EventChannel, Frame
 from .directives import parse_directives
-from .errors import BadRequest, InjectedFailure
+from .errors import BadRequest, InjectedFailure, context_exceeded
 from .runner import Runner
 from .script import estimate_prompt_tokens, plan_reply
 from .settings import Settings
@@ -82,8 +82,11 @@ class Simulator:
             code=directives.code,
             default_tokens=self.settings.default_tokens,
             refuse=directives.refuse,
+            nul=directives.nul,
         )
         prompt = self._prompt_tokens(thread_id, run)
+        if directives.context is not None and prompt > directives.context:
+            raise context_exceeded(directives.context, prompt)
         record = self.store.add_run(RunRecord(run, text, directives, plan, prompt))
         self.launch(self._runner(record, channel).start())
         return record

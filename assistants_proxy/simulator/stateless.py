@@ -16,7 +16,7 @@ from .asgi import JsonResponse, Request, Response, StreamResponse
 from .channel import EventChannel
 from .chat_wire import ChatRenderer
 from .directives import Directives, parse_directives
-from .errors import ApiError
+from .errors import ApiError, context_exceeded
 from .responses_wire import ResponsesRenderer
 from .script import Plan, estimate_prompt_tokens, plan_reply
 from .service import Simulator
@@ -43,6 +43,8 @@ def _answer(sim: Simulator, turn: Turn, renderer: Renderer) -> Response:
     directives, text = parse_directives(turn.user_text)
     plan = _plan(sim, turn, directives, text)
     prompt = estimate_prompt_tokens(list(turn.texts), turn.instructions, list(turn.tools))
+    if directives.context is not None and prompt > directives.context:
+        raise context_exceeded(directives.context, prompt)
     if not turn.stream:
         return JsonResponse(_whole(plan, directives, renderer, prompt, turn.max_tokens))
     channel = EventChannel()
@@ -70,6 +72,7 @@ def _plan(sim: Simulator, turn: Turn, directives: Directives, text: str) -> Plan
         functions=turn.functions,
         refuse=directives.refuse,
         reasoning=directives.reasoning,
+        nul=directives.nul,
     )
 
 

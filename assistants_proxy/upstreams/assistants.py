@@ -11,7 +11,7 @@ from typing import Any
 
 from assistants_proxy.client import AssistantsClient
 from assistants_proxy.errors import HTTPStatusError
-from assistants_proxy.upstreams.base import RunRequest, RunStream
+from assistants_proxy.upstreams.base import RunRequest, RunStream, tool_choice
 
 
 class AssistantsUpstream:
@@ -61,6 +61,7 @@ def run_body(request: RunRequest) -> dict[str, Any]:
     optional = {
         "instructions": request.instructions,
         "tools": request.tools or None,
+        "tool_choice": tool_choice(request, nested=True) if request.tools else None,
         "temperature": request.temperature,
         "top_p": request.top_p,
         "max_completion_tokens": request.max_tokens,

@@ -30,6 +30,9 @@ class RunRequest:
     messages: list[Message]
     instructions: str | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)  # Assistants v2 tool objects
+    # "auto", "required", "none", or the name of one function the model must call; sent in
+    # each protocol's own form, and only with tools (servers reject it without).
+    tool_choice: str | None = None
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
@@ -43,9 +46,31 @@ class RunRequest:
         """The tools a stateless protocol can offer: functions only (no hosted tools)."""
         return [tool for tool in self.tools if tool.get("type") == "function"]
 
+    @property
+    def forced_function(self) -> str | None:
+        """The function the model must call, when `tool_choice` names one."""
+        choice = self.tool_choice
+        return None if choice in (None, "auto", "required", "none") else choice
+
+
+def tool_choice(request: RunRequest, *, nested: bool) -> str | dict[str, Any] | None:
+    """`request.tool_choice` as a protocol takes it: the keywords as they are; a named
+    function as ``{"type": "function", "function": {"name": ...}}`` (Chat Completions and
+    Assistants, `nested`) or ``{"type": "function", "name": ...}`` (Responses)."""
+    name = request.forced_function
+    if name is None:
+        return request.tool_choice
+    if nested:
+        return {"type": "function", "function": {"name": name}}
+    return {"type": "function", "name": name}
+
 
 class RunStream(Protocol):
-    """`async with stream as events: async for event in events: ...`"""
+    """`async with stream as events: async for event in events: ...`
+
+    A malformed event is passed over and logged, not fatal: `skipped_events` counts them."""
+
+    skipped_events: int
 
     async def __aenter__(self) -> AsyncIterable[StreamEvent]: ...
 

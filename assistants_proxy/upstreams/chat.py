@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistants_proxy.upstreams.base import RunRequest
+from assistants_proxy.upstreams.base import RunRequest, tool_choice
 from assistants_proxy.upstreams.builder import RunBuilder
 from assistants_proxy.upstreams.chat_translate import ChatTranslator
 from assistants_proxy.upstreams.state import RunState, ToolCall
@@ -45,7 +45,9 @@ class ChatCompletionsUpstream(StatelessUpstream):
             }
             for call in calls
         ]
-        assistant = {"role": "assistant", "content": None, "tool_calls": listed}
+        # `content` is an empty string: llama.cpp's server rejects null (and an omitted one),
+        # and OpenAI accepts both.
+        assistant = {"role": "assistant", "content": "", "tool_calls": listed}
         return [*state.conversation, assistant, *results]
 
     def body(self, state: RunState) -> JsonObject:
@@ -61,6 +63,7 @@ class ChatCompletionsUpstream(StatelessUpstream):
         # `max_tokens`, not `max_completion_tokens`: every compatible server reads it.
         optional: dict[str, Any] = {
             "tools": tools or None,
+            "tool_choice": tool_choice(state.tool_choice(), nested=True) if tools else None,
             "temperature": request.temperature,
             "top_p": request.top_p,
             "max_tokens": request.max_tokens,

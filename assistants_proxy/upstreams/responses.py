@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistants_proxy.upstreams.base import RunRequest
+from assistants_proxy.upstreams.base import RunRequest, tool_choice
 from assistants_proxy.upstreams.builder import RunBuilder
 from assistants_proxy.upstreams.responses_translate import ResponsesTranslator
 from assistants_proxy.upstreams.state import RunState, ToolCall
@@ -60,10 +60,12 @@ class ResponsesUpstream(StatelessUpstream):
         request = state.request
         previous = state.response_id if _continuing(state) else request.previous_response_id
         body: JsonObject = {"model": request.model, "input": state.conversation, "stream": True}
+        tools = [_tool(t["function"]) for t in request.function_tools]
         optional: dict[str, Any] = {
             "instructions": request.instructions,
             "previous_response_id": previous if _chained(state) else None,
-            "tools": [_tool(t["function"]) for t in request.function_tools] or None,
+            "tools": tools or None,
+            "tool_choice": tool_choice(state.tool_choice(), nested=False) if tools else None,
             "temperature": request.temperature,
             "top_p": request.top_p,
             "max_output_tokens": request.max_tokens,

@@ -8,7 +8,7 @@ sent, the tool calls waiting for outputs, and the usage so far. A finished run i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from assistants_proxy.errors import RunNotFoundError
@@ -42,12 +42,21 @@ class RunState:
     tool_step: JsonObject | None = None  # the step that asked for them, still in progress
     tool_step_usage: dict[str, Any] | None = None  # reported when that step completes
     response_id: str | None = None  # Responses: the last response of the run
+    rounds: int = 0  # tool-output continuations sent so far
     cancel_requested: bool = False
     live: SSERequest | None = None  # the request being read, closed to cancel it
 
     @property
     def id(self) -> str:
         return str(self.run["id"])
+
+    def tool_choice(self) -> RunRequest:
+        """The request as this round sends it: a named function is forced on the first
+        request only. Forced again on the continuation, the model would call it for ever
+        instead of answering with the output."""
+        if self.rounds and self.request.forced_function:
+            return replace(self.request, tool_choice="auto")
+        return self.request
 
 
 class RunRegistry:

@@ -45,6 +45,7 @@ class StatelessUpstream:
             str(item.get("tool_call_id")): str(item.get("output") or "") for item in tool_outputs
         }
         state.conversation = self.continue_conversation(state, state.calls, outputs)
+        state.rounds += 1
         return self._stream(state, lambda builder: builder.resume(outputs))
 
     async def cancel_run(self, *, thread_id: str, run_id: str) -> None:

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Protocol
 
-from assistants_proxy.client import SSERequest
-from assistants_proxy.errors import TransportError
+from assistants_proxy.client import SSERequest, skip_malformed
+from assistants_proxy.errors import MalformedEventError, TransportError
 from assistants_proxy.events import DoneEvent, StreamEvent
 from assistants_proxy.sse import ServerSentEvent
 from assistants_proxy.upstreams.builder import Events, RunBuilder
@@ -58,6 +58,7 @@ class TranslatedStream:
         self._opening = opening
         self._registry = registry
         self._opened = False
+        self.skipped_events = 0  # malformed events passed over
 
     async def __aenter__(self) -> TranslatedStream:
         await self._request.open()
@@ -102,7 +103,11 @@ class TranslatedStream:
             async for sse in self._request.events():
                 if self._state.cancel_requested:
                     return
-                events = self._translator.feed(sse)
+                try:
+                    events = self._translator.feed(sse)
+                except MalformedEventError as exc:
+                    self.skipped_events += skip_malformed(exc)
+                    continue
                 if builder.finished:
                     self._request.finished = True  # the rest of the body can be read
                 for event in events:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import socket
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
@@ -72,11 +70,6 @@ def cancel_channel() -> str:
 
 def thread_group(thread_id: int) -> str:
     return f"thread-{thread_id}"
-
-
-def process_name() -> str:
-    """A name for this process, unique across hosts and restarts (a lease owner)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 # -- waiting out an outage ----------------------------------------------------------------

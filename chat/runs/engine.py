@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
+import functools
 import logging
+import os
+import socket
+import uuid
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -36,9 +41,16 @@ logger = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 0.8
 
 
+def process_name() -> str:
+    """A name for this process, unique across hosts and restarts (its lease owner name):
+    host, pid and a random part (`leases` reads the first two to spot a dead local owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class RunEngine:
     def __init__(self) -> None:
         self.hub: Hub = make_hub()
+        self.name = process_name()
         self.executions: dict[int, RunExecution] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         # Runs handed on but not executing yet (queueing for a worker).
@@ -59,7 +71,7 @@ class RunEngine:
             self._launching[run_id] = task
             task.add_done_callback(lambda _: self._launching.pop(run_id, None))
         else:
-            self.execute_here(run_id, context=context)
+            self.execute_here(run_id, context=context, claimed=False)
 
     async def _enqueue(self, run_id: int, ctx: store.RunContext | None) -> None:
         thread_id = (
@@ -75,22 +87,30 @@ class RunEngine:
             # Not lost: a worker's sweep finds runs that nobody took (leases.RunHost).
             logger.warning("run %s: not queued (%s); a worker's sweep will take it", run_id, exc)
 
-    def execute_here(self, run_id: int, *, context: store.RunContext | None = None) -> None:
-        """Execute the run in this process, as a task of the running loop."""
+    def execute_here(
+        self, run_id: int, *, context: store.RunContext | None = None, claimed: bool = True
+    ) -> None:
+        """Execute the run in this process, as a task of the running loop. A run not
+        `claimed` yet (one a view just started) has its lease taken by its first write."""
         loop = asyncio.get_running_loop()
         # A fresh context: the task must not inherit the request's, whose thread-sensitive
         # executor (asgiref) shuts down when the response is sent, long before the run ends.
-        task = loop.create_task(
-            self._execute(run_id, context), name=f"run-{run_id}", context=contextvars.Context()
-        )
+        work = self._execute(run_id, context, claimed)
+        task = loop.create_task(work, name=f"run-{run_id}", context=contextvars.Context())
         self.tasks[run_id] = task
         task.add_done_callback(lambda _: self._forget(run_id))
 
-    async def _execute(self, run_id: int, ctx: store.RunContext | None) -> None:
+    async def _execute(self, run_id: int, ctx: store.RunContext | None, claimed: bool) -> None:
         if ctx is None:
             ctx = await database_sync_to_async(store.run_context_load)(run_id)
         log = self.hub.open_log(run_id, ctx.thread_id)
         execution = self.executions[run_id] = RunExecution(ctx=ctx, hub=self.hub, log=log)
+        if not claimed:
+            # Queued, not awaited: nothing before the first token waits on it. Until it
+            # lands (milliseconds), no sweep touches a run this young.
+            lease = dt.timedelta(seconds=settings.RUN_LEASE_SECONDS)
+            claim = functools.partial(store.run_claim, run_id=run_id, owner=self.name, lease=lease)
+            execution.writer.put(claim)
         if redis.enabled():  # sockets in other processes start mirroring the run
             await redis.notify(ctx.thread_id, {"type": "run.started", "run_id": run_id})
         await execution.execute()
@@ -108,9 +128,13 @@ class RunEngine:
         if execution is None:
             task.cancel()  # still loading: nothing upstream to tell
             return True
+        if execution.finishing:
+            return True  # its end is being saved: it ends now whatever the upstream does
         try:
             await asyncio.wait_for(execution.cancel_upstream(), CANCEL_GRACE_SECONDS)
-        except (LookupError, AssistantsError, TimeoutError) as exc:
+        except (LookupError, AssistantsError, TimeoutError, RuntimeError) as exc:
+            # RuntimeError: httpx's "client has been closed", when the run's stream ended
+            # (and the pool closed with it) while the cancel was on its way.
             logger.info("run %s: cancelling locally (%s)", run_id, exc)
             self._cut(run_id)
         else:

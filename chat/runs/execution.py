@@ -20,11 +20,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from assistants_proxy.accumulator import RunAccumulator, message_text
-from assistants_proxy.errors import AssistantsError, StallError, TransportError
+from assistants_proxy.errors import AssistantsError, HTTPStatusError, TransportError
 from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
-from assistants_proxy.upstreams import RunStream, Upstream
+from assistants_proxy.upstreams import RunRequest, RunStream, Upstream
 from chat.fanout.runlog import Hub, RunLog
-from chat.runs import outcome, recovery, store
+from chat.runs import failures, healing, outcome, recovery, silence, store
+from chat.runs.saving import save_until_it_lands
 from chat.runs.upstream import run_request, upstream_for, upstream_http
 from chat.runs.writer import Writer
 from chat.tools import call_tools
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # How long to wait for an upstream to finish a run whose stream dropped.
 RECONCILE_WAIT_SECONDS = 30.0
+# Without a known context window: a stream that ends with no reply after a prompt of more
+# than half of this is taken for a refused overflow.
+SUSPECT_OVERFLOW_TOKENS = 2048
 _RUN_STATUS_BY_EVENT = {name: name.rsplit(".", 1)[1] for name in TERMINAL_RUN_EVENTS}
 
 
@@ -51,41 +55,101 @@ class RunExecution:
         self.upstream: Upstream | None = None
         self.cancel_requested = False
         self.first_token_at: dt.datetime | None = None
+        self.notes: list[str] = []  # what the run's record says beyond its status
+        self.prompt_text = ctx.user_text  # what was sent, for a usage estimate
+        self.skipped_events = 0
+        self.upstream_error: dict[str, Any] | None = None
+        self.tool_outputs: dict[str, str] = {}  # by call id, for the record if a round fails
         self._message_pks: dict[str, int] = {}
         # Read once: a settings lookup per token is a measurable part of a token's cost.
         self._checkpoint_every = settings.RUN_CHECKPOINT_SECONDS
         self._next_checkpoint = time.monotonic() + self._checkpoint_every
+        self.last_event_at = time.monotonic()  # for the silence watch (`silence`)
+        self.live: RunStream | None = None  # the stream being read
         self._final_status: str | None = None
         self._last_error: dict[str, Any] | None = None
         self._synthesise_end = False
         self._end_event: StreamEvent | None = None
         self.finishing = False
 
+    @property
+    def ended(self) -> bool:
+        return self._final_status is not None
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def execute(self) -> None:
+        watch = asyncio.get_running_loop().create_task(silence.watch(self))
         try:
             await self._publish_user_message()
             async with upstream_http() as http:
                 self.upstream = upstream_for(self.ctx.assistant, http)
                 request = await run_request(self.ctx, self.upstream, self.writer)
-                try:
-                    await self._relay(self.upstream.start_run(request))
-                except TransportError as exc:
-                    if isinstance(exc, StallError) or not await self._reconcile():
-                        raise
+                await self._attempt(request, second_chance=True)
         except asyncio.CancelledError:
             if self.cancel_requested:
                 self._end_locally("cancelled", None)
             else:
-                self._end_locally("failed", outcome.INTERRUPTED)
+                self._end_locally("failed", failures.INTERRUPTED)
         except AssistantsError as exc:
-            self._end_locally("failed", outcome.error_for(exc))
-        except Exception as exc:  # the engine must never die silently with a run half-done
+            self.upstream_error = failures.upstream_error(exc)
+            self._end_locally("failed", failures.error_for(exc, self.ctx.assistant.protocol))
+        except Exception:  # the engine must never die silently with a run half-done
             logger.exception("run %s crashed", self.ctx.run_id)
-            self._end_locally("failed", outcome.error("internal_error", f"internal error: {exc!r}"))
+            self._end_locally("failed", failures.INTERNAL)
         finally:
+            watch.cancel()
             await self._finish()
+
+    async def _attempt(self, request: RunRequest, *, second_chance: bool) -> None:
+        """Relay the run from `request`. Before any of its events arrived, a refusal gets one
+        second try (`healing`): a forgotten upstream object made again, a history trimmed
+        to the model's context window."""
+        try:
+            await self._relay_from(request)
+        except HTTPStatusError as exc:
+            healed = None
+            if second_chance and not self.acc.event_count and self.upstream is not None:
+                healed = await healing.heal(self.ctx, self.upstream, request, exc, self.writer)
+            if healed is None:
+                raise
+            self.notes += healed[1]
+            await self._attempt(healed[0], second_chance=False)
+            return
+        if self._ended_without_reply(request):
+            trimmed = healing.fit_window(self.ctx, request, "") if second_chance else None
+            if trimmed is None:
+                self._last_error = failures.TOO_LONG
+                return
+            self._restart(trimmed[1])
+            await self._attempt(trimmed[0], second_chance=False)
+
+    def _ended_without_reply(self, request: RunRequest) -> bool:
+        """A server that takes a prompt over its context window as a stream that ends with
+        no event (llama.cpp): suspected when a long prompt got no reply at all."""
+        ended = (self._last_error or {}).get("code") == failures.STREAM_ENDED_EARLY["code"]
+        window = self.ctx.assistant.context_window or SUSPECT_OVERFLOW_TOKENS
+        long = healing.prompt_tokens(request) > window // 2
+        return ended and long and self.first_token_at is None
+
+    def _restart(self, notes: list[str]) -> None:
+        """Forget a first attempt that produced no reply, before a second one."""
+        self.notes += notes
+        self.acc = RunAccumulator()
+        self._final_status = self._last_error = self._end_event = None
+        self._synthesise_end = False
+        self.upstream_run_id = ""
+
+    async def _relay_from(self, request: RunRequest) -> None:
+        assert self.upstream is not None
+        self.prompt_text = healing.prompt_text(request)
+        try:
+            await self._relay(self.upstream.start_run(request))
+        except TransportError:
+            # The stream died (cut, or silent past the stall timeout): where the upstream
+            # keeps runs, its final state may complete the reply.
+            if not await self._reconcile():
+                raise
 
     # -- the relay -----------------------------------------------------------------------
 
@@ -97,10 +161,11 @@ class RunExecution:
             rounds += 1
         # A stream that ends without the run ending was cut, cleanly or not.
         if self._final_status is None and not await self._reconcile():
-            self._end_locally("failed", outcome.STREAM_ENDED_EARLY)
+            self._end_locally("failed", failures.STREAM_ENDED_EARLY)
 
     async def _relay_stream(self, stream: RunStream) -> None:
         hub, log, feed = self.hub, self.log, self.acc.feed
+        self.live = stream
         async with stream as events:
             async for event in events:
                 name = event.name
@@ -117,6 +182,8 @@ class RunExecution:
                 await self._apply(event)
                 if self._final_status is not None:
                     break
+        self.live = None
+        self.skipped_events += stream.skipped_events
 
     async def _tool_round(self, rounds: int) -> RunStream | None:
         """After `requires_action`, run the functions and continue the run with their outputs.
@@ -129,12 +196,13 @@ class RunExecution:
         if self._final_status is not None or run.get("status") != "requires_action":
             return None
         if rounds >= settings.MAX_TOOL_ROUNDS or self.upstream is None:
-            self._end_locally("failed", outcome.TOO_MANY_TOOL_ROUNDS)
+            self._end_locally("failed", failures.TOO_MANY_TOOL_ROUNDS)
             return None
         action = (run.get("required_action") or {}).get("submit_tool_outputs") or {}
         outputs = await call_tools(
             action.get("tool_calls") or [], time_limit=settings.TOOL_TIMEOUT_SECONDS
         )
+        self.tool_outputs.update({o["tool_call_id"]: o["output"] for o in outputs})
         return self.upstream.submit_tool_outputs(
             thread_id=run.get("thread_id") or self.upstream_thread_id,
             run_id=run.get("id") or self.upstream_run_id,
@@ -154,12 +222,12 @@ class RunExecution:
             self._last_error = event.data.get("last_error")
         elif name == "error":
             # The stream may say nothing more: the browser is told the run failed.
-            self._end_locally("failed", outcome.error_from_event(event.data))
+            self._end_locally("failed", failures.error_from_event(event.data))
 
     def _on_delta(self, data: dict[str, Any]) -> None:
         if self.first_token_at is None:
             self.first_token_at = timezone.now()
-        now = time.monotonic()
+        now = self.last_event_at = time.monotonic()
         if now >= self._next_checkpoint:
             self._next_checkpoint = now + self._checkpoint_every
             self._checkpoint(data.get("id", ""))
@@ -219,6 +287,7 @@ class RunExecution:
         return True
 
     async def _apply(self, event: StreamEvent) -> None:
+        self.last_event_at = time.monotonic()
         self.acc.feed(event)
         self._observe(event)
         if event.name in TERMINAL_RUN_EVENTS:
@@ -239,37 +308,54 @@ class RunExecution:
         self.finishing = True
         status = self._final_status or "failed"
         result = self._outcome(status)
-        # `_message_pks` is read when the write runs: the writes that fill it are queued
-        # ahead of this one, and may not have run yet.
-        self.writer.put(
+        await self.writer.close()  # the run's earlier writes, in order, before its end
+        saved = await save_until_it_lands(
             lambda: store.run_finish(
                 run_id=self.ctx.run_id, outcome=result, message_pks=self._message_pks
-            )
+            ),
+            what=f"run {self.ctx.run_id}",
+            on_delay=self._say_saving_is_late,
         )
-        await self.writer.close()
+        if status == "failed":
+            failures.log_failure(
+                self.ctx.run_id,
+                self.ctx.assistant.resolved_base_url(),
+                result.last_error,
+                result.upstream_error,
+            )
         # The end is announced after the final state is committed, so a browser that sends
         # its next message on seeing it never meets the run still active (a 409).
-        if self._end_event is not None and not self._synthesise_end:
+        if self._end_event is not None and not self._synthesise_end and saved:
             await self.hub.publish(self.log, self._end_event.name, self._end_event.data)
         else:
             await self._publish_end(status, result)
         self.hub.close_log(self.log)
-
-    def _outcome(self, status: str) -> store.RunOutcome:
-        return outcome.run_outcome(
-            self.acc,
-            status=status,
-            last_error=self._last_error,
-            prompt_text=self.ctx.user_text,
-            first_token_at=self.first_token_at,
-            keeps_conversation=self.ctx.assistant.protocol == "responses",
-        )
 
     async def _publish_end(self, status: str, result: store.RunOutcome) -> None:
         event, data = outcome.end_event(
             self.acc, status=status, outcome=result, run_id=self.upstream_run_id
         )
         await self.hub.publish(self.log, event, data)
+
+    async def _say_saving_is_late(self) -> None:
+        await self.hub.publish(self.log, "notice", failures.SAVING_LATE)
+
+    def _outcome(self, status: str) -> store.RunOutcome:
+        return outcome.run_outcome(
+            self.acc,
+            status=status,
+            last_error=self._last_error,
+            prompt_text=self.prompt_text,
+            first_token_at=self.first_token_at,
+            keeps_conversation=self.ctx.assistant.chains_responses,
+            record=outcome.Record(
+                notes=self.notes,
+                skipped_events=self.skipped_events,
+                upstream_error=self.upstream_error,
+                tool_outputs=self.tool_outputs,
+                upstream_run_id=self.upstream_run_id,
+            ),
+        )
 
     async def _publish_user_message(self) -> None:
         ctx = self.ctx

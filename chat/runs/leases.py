@@ -1,14 +1,17 @@
 """The lease protocol: a run is executed by the one process that holds its lease, so that a
 process that dies mid-run never loses one.
 
-`RunHost` is what `manage.py run_worker` runs (RUN_EXECUTION=worker):
+`RunHost` is what `manage.py run_worker` runs (RUN_EXECUTION=worker), and what every web
+process runs beside when it executes runs itself (RUN_EXECUTION=inline; started with the
+process's first request, `config.asgi_tuning.HostRuns`):
 
 - a run is executed only by the process that claimed it: one conditional UPDATE sets
   `lease_owner` and `lease_expires_at`, and only succeeds when nobody else holds a live lease;
 - while it executes runs, the host renews their leases every third of RUN_LEASE_SECONDS, in
   one UPDATE for all of them (never per token); the same trip finds the ones someone asked to
   stop, so a cancel whose message was lost still stops its run;
-- every host sweeps for runs whose lease ran out (their process died) and settles them from
+- every host sweeps, when it starts and then every half lease, for runs whose lease ran out
+  or whose owner was a process of this host that is gone (it was killed), and settles them from
   the upstream's final state (`recovery.recover_run`), handing the final events to the fan-out
   so that the sockets watching see the reply end with its full text; a run that had not
   started upstream yet is executed from the start instead;
@@ -22,7 +25,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import random
+import socket
+from collections.abc import Sequence
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -41,7 +47,7 @@ class RunHost:
     def __init__(self, engine: RunEngine, *, consume_queue: bool, name: str | None = None) -> None:
         self.engine = engine
         self.consume_queue = consume_queue
-        self.name = name or redis.process_name()
+        self.name = name or engine.name
         self.accepting = True
         self._loops: list[asyncio.Task[None]] = []
         self._settling: set[int] = set()
@@ -74,9 +80,9 @@ class RunHost:
 
     # -- claiming and executing ----------------------------------------------------------
 
-    async def claim(self, run_id: int) -> bool:
+    async def claim(self, run_id: int, dead_owners: Sequence[str] = ()) -> bool:
         return await database_sync_to_async(store.run_claim)(
-            run_id=run_id, owner=self.name, lease=self.lease
+            run_id=run_id, owner=self.name, lease=self.lease, dead_owners=dead_owners
         )
 
     async def _queue(self) -> None:
@@ -138,21 +144,23 @@ class RunHost:
 
     async def _sweeps(self) -> None:
         while self.accepting:
-            # Jitter, so that hosts started together do not all sweep at the same moment.
-            await asyncio.sleep(settings.RUN_LEASE_SECONDS / 2 * random.uniform(0.5, 1.0))
             try:
                 await self.sweep()
             except Exception:
                 logger.exception("run sweep failed")
+            # Jitter, so that hosts started together do not all sweep at the same moment.
+            await asyncio.sleep(settings.RUN_LEASE_SECONDS / 2 * random.uniform(0.5, 1.0))
 
     async def sweep(self) -> list[int]:
-        """Take over runs whose process died, and queued runs nobody took; returns their ids."""
+        """Take over runs whose process died, and runs nobody took; returns their ids."""
+        owners = await database_sync_to_async(store.lease_owners)()
+        dead = [owner for owner in owners if _gone_from_this_host(owner)]
         orphans = await database_sync_to_async(store.runs_orphaned)(
-            lease=self.lease, include_unclaimed=self.consume_queue
+            lease=self.lease, dead_owners=dead
         )
         taken = []
         for run_id, started in orphans:
-            if not self.accepting or not await self.claim(run_id):
+            if not self.accepting or not await self.claim(run_id, dead):
                 continue
             taken.append(run_id)
             if started:
@@ -190,6 +198,23 @@ class RunHost:
                     await self.engine.cancel(run_id)
         finally:
             await pubsub.aclose()
+
+
+def _gone_from_this_host(owner: str) -> bool:
+    """A lease owner (`engine.process_name`) that was a process of this host, now gone: its
+    runs need not wait for their leases to run out (a supervisor restarting a killed server
+    would otherwise leave its threads answering 409 for a lease's length)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def _int(value: object) -> int | None:

@@ -1,5 +1,5 @@
 """What a run's end is recorded and announced as: its status, each reply's final text and
-status, its usage and its error.
+status, its steps, its usage, its error and its record.
 
 One rule for every way a run ends: its own stream said so, the engine ended it here (a
 failure, a cancel, the server stopping), or its final state came from the upstream afterwards
@@ -9,46 +9,26 @@ and the outcome is read from it here.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistants_proxy.accumulator import RunAccumulator, message_text
-from assistants_proxy.errors import AssistantsError, MalformedEventError, ProtocolError, StallError
 from assistants_proxy.usage import estimate_usage, normalise_usage
 from chat.runs.store import RunOutcome, message_metadata
+from chat.storable import storable, unstorable_count
 
 
-def error(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message}
+@dataclass
+class Record:
+    """What the run's record says beyond its status (`Run.notes` and the fields beside)."""
 
-
-INTERRUPTED = error("interrupted", "the server stopped while this reply streamed")
-STREAM_ENDED_EARLY = error("stream_ended", "the upstream stream ended before the run did")
-TOO_MANY_TOOL_ROUNDS = error(
-    "too_many_tool_rounds", "the assistant kept calling tools without answering"
-)
-
-
-def error_for(exc: AssistantsError) -> dict[str, Any]:
-    """The run's `last_error` for an upstream failure."""
-    if isinstance(exc, StallError):
-        return error("upstream_stalled", str(exc))
-    if isinstance(exc, MalformedEventError | ProtocolError):
-        return error("protocol_error", f"the upstream sent a malformed stream: {exc}")
-    status = getattr(exc, "status_code", None)
-    if status is not None:
-        return error(f"upstream_http_{status}", str(exc))
-    return error("upstream_unreachable", str(exc))
-
-
-def error_from_event(data: dict[str, Any]) -> dict[str, Any]:
-    """The run's `last_error` for an `error` event in the upstream's stream."""
-    found = data.get("error")
-    inner: dict[str, Any] = found if isinstance(found, dict) else data
-    return error(
-        str(inner.get("code") or "upstream_error"),
-        str(inner.get("message") or "the upstream reported an error"),
-    )
+    notes: list[str] = field(default_factory=list)
+    skipped_events: int = 0
+    upstream_error: dict[str, Any] | None = None
+    tool_outputs: dict[str, str] = field(default_factory=dict)  # by call id
+    upstream_run_id: str = ""
 
 
 def run_outcome(
@@ -59,30 +39,44 @@ def run_outcome(
     prompt_text: str,
     first_token_at: dt.datetime | None = None,
     keeps_conversation: bool = False,
+    record: Record | None = None,
 ) -> RunOutcome:
     """The run's final state from what its accumulator holds. Usage the upstream did not
-    report is estimated (and said to be). `keeps_conversation`: a Responses upstream, whose
-    conversation goes on from the last completed response."""
+    report is estimated (and said to be). `keeps_conversation`: a Responses upstream that
+    chains the conversation to its last completed response."""
+    record = record or Record()
     replies = {m.get("id", ""): m for m in acc.messages if m.get("role") != "user"}
     fallback = "completed" if status == "completed" else "incomplete"
+    texts = {uid: message_text(m) for uid, m in replies.items()}
     usage = normalise_usage(acc.usage)
     if usage is None:
-        completion = "".join(message_text(m) for m in replies.values())
+        completion = "".join(texts.values())
         usage = estimate_usage(prompt_text=prompt_text, completion_text=completion)
+    notes = list(record.notes)
+    replaced = sum(unstorable_count(text) for text in texts.values())
+    if replaced:
+        notes.append(f"{replaced} character(s) no database can store (NUL, lone surrogates) "
+                     "were replaced with U+FFFD in the reply.")  # fmt: skip
+    if record.skipped_events:
+        notes.append(f"{record.skipped_events} malformed upstream event(s) were skipped.")
     return RunOutcome(
         status=status,
         messages={
-            uid: (message_text(m), _message_status(m, fallback), _annotations(m))
+            uid: (storable(texts[uid]), _message_status(m, fallback), _annotations(m))
             for uid, m in replies.items()
         },
         usage=usage,
         usage_estimated=bool(usage.get("estimated")),
         last_error=last_error,
-        steps=acc.steps,
+        steps=_settled_steps(acc.steps, status, record.tool_outputs),
         metadata={uid: meta for uid, m in replies.items() if (meta := message_metadata(m))},
         first_token_at=first_token_at,
         model=(acc.run or {}).get("model") or "",
         conversation_handle=_conversation_handle(acc, status) if keeps_conversation else None,
+        notes=notes,
+        skipped_events=record.skipped_events,
+        upstream_error=record.upstream_error,
+        upstream_run_id=record.upstream_run_id,
     )
 
 
@@ -94,6 +88,25 @@ def end_event(
     run.update(id=run_id or run.get("id"), status=status)
     run.update(last_error=outcome.last_error, usage=outcome.usage)
     return f"thread.run.{status}", run
+
+
+def _settled_steps(
+    steps: list[dict[str, Any]], status: str, outputs: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Steps as they are kept: none left `in_progress` by a run that ended (a tool round
+    whose continuation failed), and each function call with the output the app gave it."""
+    ended = {"completed": "completed", "cancelled": "cancelled"}.get(status, "failed")
+    settled = []
+    for step in steps:
+        step = copy.deepcopy(step)
+        if step.get("status") in (None, "in_progress"):
+            step["status"] = ended
+        for call in ((step.get("step_details") or {}).get("tool_calls")) or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and function.get("output") is None:
+                function["output"] = outputs.get(str(call.get("id")))
+        settled.append(step)
+    return settled
 
 
 def _conversation_handle(acc: RunAccumulator, status: str) -> str | None:

@@ -24,7 +24,7 @@ from assistants_proxy.errors import AssistantsError
 from assistants_proxy.events import TERMINAL_RUN_STATUSES, StreamEvent, make_event
 from assistants_proxy.upstreams import Upstream
 from chat.models import Run
-from chat.runs import outcome, store
+from chat.runs import failures, outcome, store
 from chat.runs.upstream import upstream_for, upstream_http
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ async def recover_run(run_id: int, *, wait: float) -> Settled:
     run = await Run.objects.select_related("thread", "assistant").aget(pk=run_id)
     replies = await database_sync_to_async(store.run_replies)(run_id)
     state = await _upstream_state(run, wait)
-    last_error: dict[str, Any] | None = outcome.INTERRUPTED
+    last_error: dict[str, Any] | None = failures.INTERRUPTED
     if state is None:
         events = [_interrupted_reply(uid, text) for uid, (_, text) in replies.items()]
         status = "failed"

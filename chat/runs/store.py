@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.storable import storable, storable_json
 
 
 @dataclass
@@ -52,6 +53,10 @@ class RunOutcome:
     conversation_handle: str | None = None  # the thread's new upstream id, if it changes
     # upstream message id -> what the browser shows beside the text (MESSAGE_METADATA_KEYS)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # `Run.notes`
+    skipped_events: int = 0
+    upstream_error: dict[str, Any] | None = None
+    upstream_run_id: str = ""  # saved here too, in case the run's start was never saved
 
 
 # The message metadata worth keeping: the rest is the upstream's bookkeeping.
@@ -73,17 +78,17 @@ def run_context_load(run_id: int) -> RunContext:
 
 def run_context(run: Run, user_message: Message) -> RunContext:
     """The context of a run whose thread, assistant and user message are in hand (a run
-    just started: `services.run_start_for`). Queries only for a stateless upstream's
-    history."""
+    just started: `services.run_start_for`). Queries only for the history an upstream does
+    not hold."""
     thread, assistant = run.thread, run.assistant
-    upstream_holds_history = bool(thread.upstream_thread_id) and (
-        assistant.protocol in ("assistants", "responses")
-    )
-    history = (
-        [{"role": "user", "content": user_message.content}]
-        if upstream_holds_history
-        else _history(run.thread_id, up_to=user_message.pk)
-    )
+    if not upstream_holds_history(assistant, thread.upstream_thread_id):
+        history = thread_history(run.thread_id, up_to=user_message.pk)
+    elif assistant.protocol == "responses":
+        # The chain ends at the last completed reply: a stopped or failed turn since then is
+        # not in it, and is sent with the new message.
+        history = thread_history(run.thread_id, up_to=user_message.pk, after=_chained_up_to(run))
+    else:
+        history = [{"role": "user", "content": user_message.content}]
     return RunContext(
         run_id=run.pk,
         thread_id=run.thread_id,
@@ -96,13 +101,31 @@ def run_context(run: Run, user_message: Message) -> RunContext:
     )
 
 
+def upstream_holds_history(assistant: Assistant, upstream_thread_id: str) -> bool:
+    """An Assistants server holds its thread; a Responses server its chain of responses, when
+    the assistant says it keeps them. Every other upstream is sent the whole history."""
+    if not upstream_thread_id:
+        return False
+    return assistant.protocol == "assistants" or assistant.chains_responses
+
+
+def _chained_up_to(run: Run) -> int:
+    """The last message of the thread's last completed run (the chain holds it)."""
+    done = Message.objects.filter(
+        thread_id=run.thread_id, run__status=Run.Status.COMPLETED, run_id__lt=run.pk
+    )
+    return done.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 HISTORY_MESSAGES = 200
 
 
-def _history(thread_id: int, *, up_to: int) -> list[dict[str, str]]:
-    """The thread's messages as a stateless upstream needs them; the budget trims later."""
+def thread_history(thread_id: int, *, up_to: int, after: int = 0) -> list[dict[str, str]]:
+    """The thread's messages as an upstream that holds none needs them, oldest first,
+    stopped and failed replies included (their text is what the user saw); the context
+    budget trims later."""
     rows = (
-        Message.objects.filter(thread_id=thread_id, pk__lte=up_to)
+        Message.objects.filter(thread_id=thread_id, pk__lte=up_to, pk__gt=after)
         .exclude(content="")
         .order_by("-pk")
         .values_list("role", "content")[:HISTORY_MESSAGES]
@@ -177,7 +200,9 @@ def message_checkpoints(checkpoints: Sequence[Checkpoint]) -> None:
     transaction. Raw SQL on this hot path: the ORM's update builds and compiles a query
     for each row."""
     rows = [
-        (c.content, pk) for c in checkpoints if (pk := c.message_pks.get(c.upstream_id)) is not None
+        (storable(c.content), pk)
+        for c in checkpoints
+        if (pk := c.message_pks.get(c.upstream_id)) is not None
     ]
     if not rows:
         return
@@ -198,37 +223,15 @@ def _column(model: type[models.Model], name: str) -> str:
 
 def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int]) -> None:
     """Everything final, in one transaction. A reply the run never saw created (its final
-    state came from the upstream afterwards) gets its row here."""
-    usage = outcome.usage
+    state came from the upstream afterwards, or its creation was not saved) gets its row
+    here; a reply row the outcome does not name is left incomplete, not in progress. JSON is
+    made storable first: PostgreSQL refuses a NUL even inside it."""
     with transaction.atomic():
-        for upstream_id, (content, status, annotations) in outcome.messages.items():
-            pk = message_pks.get(upstream_id)
-            if pk is None:
-                run = Run.objects.only("thread_id").get(pk=run_id)
-                pk = assistant_message_open(
-                    run_id=run_id, thread_id=run.thread_id, upstream_message_id=upstream_id
-                )
-            extra = outcome.metadata.get(upstream_id)
-            Message.objects.filter(pk=pk).update(
-                content=content,
-                status=status,
-                annotations=annotations,
-                updated_at=timezone.now(),
-                **({"metadata": extra} if extra else {}),
-            )
-        Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES).update(
-            status=outcome.status,
-            completed_at=timezone.now(),
-            first_token_at=outcome.first_token_at,
-            last_error=outcome.last_error,
-            prompt_tokens=usage.get("prompt_tokens") or 0,
-            completion_tokens=usage.get("completion_tokens") or 0,
-            total_tokens=usage.get("total_tokens") or 0,
-            cached_tokens=usage.get("cached_tokens"),
-            reasoning_tokens=usage.get("reasoning_tokens"),
-            usage_estimated=outcome.usage_estimated,
-            **({"model": outcome.model} if outcome.model else {}),
-        )
+        done = [_save_reply(run_id, uid, outcome, message_pks) for uid in outcome.messages]
+        Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).exclude(
+            pk__in=done
+        ).update(status=Message.Status.INCOMPLETE, updated_at=timezone.now())
+        Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES).update(**_run_end(outcome))
         if outcome.conversation_handle:
             Thread.objects.filter(runs=run_id).update(
                 upstream_thread_id=outcome.conversation_handle
@@ -237,7 +240,48 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
             RunStep.objects.bulk_create([_step_row(run_id, step) for step in outcome.steps])
 
 
+def _save_reply(run_id: int, upstream_id: str, outcome: RunOutcome, pks: dict[str, int]) -> int:
+    content, status, annotations = outcome.messages[upstream_id]
+    pk = pks.get(upstream_id)
+    if pk is None:
+        thread_id = Run.objects.values_list("thread_id", flat=True).get(pk=run_id)
+        pk = assistant_message_open(
+            run_id=run_id, thread_id=thread_id, upstream_message_id=upstream_id
+        )
+    extra = outcome.metadata.get(upstream_id)
+    Message.objects.filter(pk=pk).update(
+        content=content,
+        status=status,
+        annotations=storable_json(annotations)[0],
+        updated_at=timezone.now(),
+        **({"metadata": storable_json(extra)[0]} if extra else {}),
+    )
+    return pk
+
+
+def _run_end(outcome: RunOutcome) -> dict[str, Any]:
+    usage = outcome.usage
+    return {
+        "status": outcome.status,
+        "completed_at": timezone.now(),
+        "first_token_at": outcome.first_token_at,
+        "last_error": storable_json(outcome.last_error)[0],
+        "prompt_tokens": usage.get("prompt_tokens") or 0,
+        "completion_tokens": usage.get("completion_tokens") or 0,
+        "total_tokens": usage.get("total_tokens") or 0,
+        "cached_tokens": usage.get("cached_tokens"),
+        "reasoning_tokens": usage.get("reasoning_tokens"),
+        "usage_estimated": outcome.usage_estimated,
+        "notes": storable_json(outcome.notes)[0],
+        "skipped_events": outcome.skipped_events,
+        "upstream_error": storable_json(outcome.upstream_error)[0],
+        **({"model": outcome.model} if outcome.model else {}),
+        **({"upstream_run_id": outcome.upstream_run_id} if outcome.upstream_run_id else {}),
+    }
+
+
 def _step_row(run_id: int, step: dict[str, Any]) -> RunStep:
+    step = storable_json(step)[0]
     return RunStep(
         run_id=run_id,
         upstream_step_id=str(step.get("id") or ""),
@@ -281,15 +325,26 @@ def run_held_or_queued(run_id: int) -> bool:
     return Run.objects.filter(held, pk=run_id, status__in=Run.ACTIVE_STATUSES).exists()
 
 
-def run_claim(*, run_id: int, owner: str, lease: dt.timedelta) -> bool:
+def run_claim(
+    *, run_id: int, owner: str, lease: dt.timedelta, dead_owners: Sequence[str] = ()
+) -> bool:
     """Take the run's lease: one conditional UPDATE, which only one process can win while
-    nobody else holds a live lease on it."""
+    nobody else holds a live lease on it (a lease held by a process known to be dead, one of
+    `dead_owners`, is not live)."""
     now = timezone.now()
     free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    if dead_owners:
+        free |= Q(lease_owner__in=list(dead_owners))
     claimed = Run.objects.filter(free, pk=run_id, status__in=Run.ACTIVE_STATUSES).update(
         lease_owner=owner, lease_expires_at=now + lease
     )
     return bool(claimed)
+
+
+def lease_owners() -> list[str]:
+    """The processes holding leases on active runs."""
+    active = Run.objects.filter(status__in=Run.ACTIVE_STATUSES).exclude(lease_owner="")
+    return list(active.values_list("lease_owner", flat=True).distinct())
 
 
 def runs_renew(*, run_ids: Sequence[int], owner: str, lease: dt.timedelta) -> list[int]:
@@ -300,14 +355,16 @@ def runs_renew(*, run_ids: Sequence[int], owner: str, lease: dt.timedelta) -> li
     return list(held.filter(status=Run.Status.CANCELLING).values_list("pk", flat=True))
 
 
-def runs_orphaned(*, lease: dt.timedelta, include_unclaimed: bool) -> list[tuple[int, bool]]:
-    """Active runs whose lease ran out, and (for a queue consumer) runs nobody ever claimed,
-    each with whether it had started upstream."""
+def runs_orphaned(
+    *, lease: dt.timedelta, dead_owners: Sequence[str] = ()
+) -> list[tuple[int, bool]]:
+    """Active runs whose process is gone: their lease ran out, or its owner is one of
+    `dead_owners`, or nobody ever claimed them. Each with whether it had started upstream."""
     now = timezone.now()
-    expired = Q(lease_expires_at__lt=now)
-    if include_unclaimed:
-        expired |= Q(lease_owner="", created_at__lt=now - lease)
-    rows = Run.objects.filter(expired, status__in=Run.ACTIVE_STATUSES).values_list(
+    gone = Q(lease_expires_at__lt=now) | Q(lease_owner="", created_at__lt=now - lease)
+    if dead_owners:
+        gone |= Q(lease_owner__in=list(dead_owners))
+    rows = Run.objects.filter(gone, status__in=Run.ACTIVE_STATUSES).values_list(
         "pk", "upstream_run_id"
     )
     return [(pk, bool(upstream_run_id)) for pk, upstream_run_id in rows]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import ssl
 import weakref
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from django.conf import settings
 from assistants_proxy import lean_http
 from assistants_proxy.client import AssistantsClient
 from assistants_proxy.upstreams import RunRequest, Upstream, fit_history, make_upstream
+from assistants_proxy.usage import estimate_tokens
 from chat.models import Assistant
 from chat.runs import store
 from chat.runs.writer import Writer
@@ -94,29 +96,50 @@ async def run_request(ctx: store.RunContext, upstream: Upstream, writer: Writer)
         model=assistant.model,
         messages=fit_history(
             ctx.history,
-            max_tokens=settings.CONTEXT_BUDGET_TOKENS,
+            max_tokens=history_budget(assistant),
             truncation_strategy=assistant.truncation_strategy or None,
         ),
         instructions=assistant.instructions or None,
         tools=list(assistant.tools or []),
+        tool_choice=assistant.tool_choice or None,
         temperature=assistant.temperature,
         top_p=assistant.top_p,
         max_tokens=assistant.max_tokens,
     )
     if assistant.protocol == "assistants":
         request.thread_id = ctx.upstream_thread_id or None
-        request.assistant_id = await _assistant_id(ctx, upstream, writer)
-    elif assistant.protocol == "responses":
-        request.thread_id = f"thread_local{ctx.thread_id}"
-        request.previous_response_id = ctx.upstream_thread_id or None
+        request.assistant_id = await assistant_id(assistant, upstream, writer)
     else:
         request.thread_id = f"thread_local{ctx.thread_id}"
+    if assistant.protocol == "responses" and store.upstream_holds_history(
+        assistant, ctx.upstream_thread_id
+    ):
+        request.previous_response_id = ctx.upstream_thread_id
     return request
 
 
-async def _assistant_id(ctx: store.RunContext, upstream: Upstream, writer: Writer) -> str:
+# Room kept for the reply when the assistant sets no `max_tokens`: a quarter of the window.
+REPLY_SHARE = 4
+
+
+def history_budget(assistant: Assistant, *, harder: bool = False, window: int | None = None) -> int:
+    """Tokens the history may take: the model's context window (`window`, or the
+    assistant's) less the reply's room and what every request sends besides (instructions,
+    tools); without a window, the operator's CONTEXT_BUDGET_TOKENS. `harder`, after the
+    upstream refused a prompt as too long: half."""
+    window = window or assistant.context_window
+    if window is None:
+        budget = int(settings.CONTEXT_BUDGET_TOKENS)
+    else:
+        reply = assistant.max_tokens or window // REPLY_SHARE
+        fixed = estimate_tokens(assistant.instructions or "")
+        fixed += estimate_tokens(json.dumps(assistant.tools or []))
+        budget = window - reply - fixed
+    return max(budget // 2 if harder else budget, 1)
+
+
+async def assistant_id(assistant: Assistant, upstream: Upstream, writer: Writer) -> str:
     """The assistant's id at an Assistants server, created there on first use."""
-    assistant = ctx.assistant
     if not assistant.upstream_assistant_id:
         client: AssistantsClient = upstream.client  # type: ignore[attr-defined]
         created: dict[str, Any] = await client.create_assistant(

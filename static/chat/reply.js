@@ -149,6 +149,8 @@ export class ReplyView {
   apply(frame) {
     const { event, data } = frame;
     this.live = true;
+    if (event === "notice") return this.setLiveNotice(data);
+    if (this.liveNotice) this.setLiveNotice(null); // the run moved on: the notice is over
     if (event === "error") return this.setError(data);
     if (event in RUN_STATUS_BY_EVENT) return this.applyRun(event, data ?? {});
     if (event.startsWith("thread.run.step.")) return this.applyStep(event, data ?? {});
@@ -324,8 +326,15 @@ export class ReplyView {
     return this.phaseWithoutText() === "tool" ? "Using a tool" : "Thinking";
   }
 
+  // A passing word from the server while the run goes on ("waiting for the model…", "saving
+  // is taking longer than usual"): shown until the run's next event.
+  setLiveNotice(notice) {
+    this.liveNotice = notice?.message ?? null;
+    this.showNotice();
+  }
+
   showNotice() {
-    let text = NOTICES[this.status] ?? null;
+    let text = this.liveNotice ?? NOTICES[this.status] ?? null;
     if (this.status === "incomplete" && this.incompleteReason) {
       text = `The reply is incomplete (${this.incompleteReason.replaceAll("_", " ")}).`;
     }
@@ -353,8 +362,9 @@ export class ReplyView {
     this.error = error;
     this.errorBox.hidden = !error;
     if (!error) return;
-    const message = error.message || "Something went wrong while writing this reply.";
-    this.errorBox.textContent = error.code ? `${message} (${error.code})` : message;
+    // The sentence only: the code is for the app's logic (and a tooltip), not for reading.
+    this.errorBox.textContent = error.message || "Something went wrong while writing this reply.";
+    this.errorBox.title = error.code ? `Error code: ${error.code}` : "";
   }
 }
 

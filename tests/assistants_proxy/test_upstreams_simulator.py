@@ -28,7 +28,7 @@ from upstreams_client import (
 )
 
 from assistants_proxy.accumulator import message_text
-from assistants_proxy.errors import HTTPStatusError, MalformedEventError, RunNotFoundError
+from assistants_proxy.errors import HTTPStatusError, RunNotFoundError
 from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.simulator.script import plan_reply
 from assistants_proxy.usage import normalise_usage
@@ -325,10 +325,16 @@ async def test_a_retryable_error_is_retried_before_the_first_event(
 
 
 @parametrize_protocols
-async def test_a_malformed_event_raises(protocol: str, simulator_url: str) -> None:
+async def test_a_malformed_event_is_skipped_and_the_reply_completes(
+    protocol: str, simulator_url: str
+) -> None:
     async with upstream_for(protocol, simulator_url) as upstream:
-        with pytest.raises(MalformedEventError):
-            await collect(upstream.start_run(request("/sim malformed=2 Hello")))
+        stream = upstream.start_run(request("/sim malformed=2 Hello"))
+        _, run = await collect(stream)
+
+    assert getattr(stream, "skipped_events", None) == 1
+    assert run.run_status == "completed"
+    assert run.texts() == ["Hello! How can I assist you today?"]
 
 
 @parametrize_protocols

@@ -90,6 +90,8 @@ def test_later_messages_stay_with_the_threads_assistant(alice_client: Client) ->
         ({"content": ""}, "empty_content"),
         ({"content": "   \n"}, "empty_content"),
         ({"content": "x" * 32001}, "content_too_long"),
+        ({"content": "a NUL \u0000 here"}, "unstorable_text"),
+        ({"content": "a lone \ud800 surrogate"}, "unstorable_text"),
         ({}, "invalid_content"),
         ({"content": 42}, "invalid_content"),
         ({"content": "hi", "assistant_id": "1"}, "invalid_assistant_id"),
@@ -322,7 +324,13 @@ def test_renaming_a_thread(alice: User, alice_client: Client, make_thread: MakeT
 
 
 @pytest.mark.parametrize(
-    ("body", "code"), [({"title": " "}, "empty_title"), ({"title": None}, "invalid_title")]
+    ("body", "code"),
+    [
+        ({"title": " "}, "empty_title"),
+        ({"title": None}, "invalid_title"),
+        ({"title": "nul \u0000"}, "unstorable_text"),
+        ({"title": "lone \ud800"}, "unstorable_text"),
+    ],
 )
 def test_renaming_to_a_bad_title_is_400(
     alice: User, alice_client: Client, make_thread: MakeThread, body: Any, code: str
@@ -382,7 +390,13 @@ def test_posting_messages_is_rate_limited(
 
 
 @pytest.mark.parametrize(
-    ("content", "code"), [("", "empty_content"), ("x" * 32001, "content_too_long")]
+    ("content", "code"),
+    [
+        ("", "empty_content"),
+        ("x" * 32001, "content_too_long"),
+        ("nul \x00", "unstorable_text"),
+        ("lone \udfff", "unstorable_text"),
+    ],
 )
 def test_bad_messages_are_400(
     alice: User, alice_client: Client, make_thread: MakeThread, content: str, code: str
@@ -419,6 +433,18 @@ def test_cancelling_a_run_no_engine_holds_ends_it(
         post(alice_client, f"/api/threads/{thread.pk}/messages/", {"content": "x"}).status_code
         == 201
     )
+
+
+def test_stopping_a_run_no_engine_holds_ends_its_reply_too(
+    alice: User, alice_client: Client, make_thread: MakeThread, engine: Any
+) -> None:
+    # Its process died mid-reply: the reply keeps its saved text, and is no longer "writing".
+    thread, run = make_thread(alice, status="in_progress")
+    Message.objects.create(thread=thread, run=run, role="assistant", content="Half a rep")
+    response = alice_client.post(f"/api/threads/{thread.pk}/runs/{run.pk}/cancel/")
+    assert response.status_code == 202
+    reply = Message.objects.get(run=run, role="assistant")
+    assert (reply.status, reply.content) == ("incomplete", "Half a rep")
 
 
 def test_cancelling_an_ended_run_is_409(

@@ -131,7 +131,6 @@ async def test_cancel_stops_within_a_second_and_keeps_the_partial_text(alice: An
     [
         ("fail", "server_error"),
         ("error-event", None),
-        ("malformed", "protocol_error"),
         ("status=500 times=9", "upstream_http_500"),
     ],
 )
@@ -146,16 +145,32 @@ async def test_upstream_failures_fail_the_run_with_a_reason(
     assert frames[-1]["event"] == "thread.run.failed"
 
 
+async def test_a_malformed_event_is_skipped_counted_and_the_reply_completes(alice: Any) -> None:
+    run, frames = await run_to_end(alice, "/sim malformed tokens=40 Hi there friend")
+    assert (run.status, run.skipped_events) == ("completed", 1)
+    assert any("malformed" in note for note in run.notes)
+    assert frames[-1]["event"] == "thread.run.completed"
+    reply = await reply_of(run)
+    assert reply.status == "completed" and len(reply.content.split()) >= 30
+
+
 async def test_a_429_is_retried_before_the_first_event(alice: Any) -> None:
     run, _ = await run_to_end(alice, "/sim status=429 times=1 tokens=20 Tell me something")
     assert run.status == "completed"
 
 
-async def test_a_stalled_upstream_fails_after_the_silence_limit(alice: Any, settings: Any) -> None:
+async def test_a_stalled_upstream_fails_after_the_silence_limit_unless_it_can_say_the_end(
+    alice: Any, settings: Any, protocol: str
+) -> None:
     settings.UPSTREAM_STALL_TIMEOUT = 0.5
-    run, frames = await run_to_end(alice, "/sim stall=5 tokens=40 Tell me something")
-    assert (run.status, run.last_error["code"]) == ("failed", "upstream_stalled")
-    assert (await reply_of(run)).status == "incomplete"
+    run, frames = await run_to_end(alice, "/sim stall=2 tokens=40 Tell me something")
+    if protocol == "assistants":
+        # An Assistants server keeps runs: its final state completes the reply.
+        assert run.status == "completed"
+        assert (await reply_of(run)).status == "completed"
+    else:
+        assert (run.status, run.last_error["code"]) == ("failed", "upstream_stalled")
+        assert (await reply_of(run)).status == "incomplete"
 
 
 @pytest.mark.parametrize("protocol", ["assistants"])  # only it can say how a cut run ended
@@ -214,3 +229,44 @@ async def test_reasoning_and_refusals_are_kept_with_the_reply(alice: Any, protoc
     assert reply.content == "I'm sorry, I can't assist with that request."
     # Assistants streams a refusal as plain text; the other two mark it as one.
     assert reply.metadata.get("refusal") is (None if protocol == "assistants" else True)
+
+
+async def test_a_nul_in_a_reply_is_stored_replaced_and_said(alice: Any) -> None:
+    # PostgreSQL refuses a NUL in text: the reply the browser saw must still be stored whole.
+    run, frames = await run_to_end(alice, "/sim nul tokens=20 Tell me something")
+    reply = await reply_of(run)
+    assert (run.status, reply.status) == ("completed", "completed")
+    assert reply.content.startswith("NUL\ufffd ") and len(reply.content.split()) >= 15
+    assert any("U+FFFD" in note for note in run.notes)
+    assert frames[-1]["event"] == "thread.run.completed"
+
+
+async def test_the_browser_is_told_when_the_model_goes_silent(alice: Any, settings: Any) -> None:
+    settings.UPSTREAM_SILENCE_NOTICE_SECONDS = 0.3
+    run, frames = await run_to_end(alice, "/sim stall=1.5 tokens=40 Tell me something")
+    notices = [f for f in frames if f["event"] == "notice"]
+    assert len(notices) == 1 and notices[0]["data"]["code"] == "upstream_silent"
+    after = frames[frames.index(notices[0]) + 1 :]
+    assert any(f["event"] == "thread.message.delta" for f in after)
+    assert run.status == "completed"
+
+
+async def test_a_404_says_which_url_and_suggests_the_protocol(
+    alice: Any, simulator: Assistant, simulator_url: str, caplog: Any, protocol: str
+) -> None:
+    simulator.base_url = simulator_url + "/nowhere"
+    await simulator.asave()
+    run, frames = await run_to_end(alice, "Hello")
+    assert (run.status, run.last_error["code"]) == ("failed", "upstream_http_404")
+    assert "/nowhere/" in run.last_error["message"] and "protocol" in run.last_error["message"]
+    assert run.upstream_error["status"] == 404 and "/nowhere/" in run.upstream_error["url"]
+    failed = [r for r in caplog.records if r.levelname == "WARNING" and "failed" in r.message]
+    assert failed and f"run {run.pk} " in failed[0].message and "/nowhere" in failed[0].message
+    assert frames[-1]["event"] == "thread.run.failed"
+
+
+async def test_a_server_error_shows_one_sentence_and_keeps_the_whole_answer(alice: Any) -> None:
+    run, _ = await run_to_end(alice, "/sim status=500 times=9 Hi")
+    message = run.last_error["message"]
+    assert message == "The model server failed to answer. Try again in a moment."
+    assert run.upstream_error["status"] == 500 and run.upstream_error["body"]
