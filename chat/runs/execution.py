@@ -25,7 +25,7 @@ from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.upstreams import RunRequest, RunStream, Upstream
 from chat.fanout.runlog import Hub, RunLog
 from chat.runs import failures, healing, outcome, recovery, silence, store
-from chat.runs.saving import save_until_it_lands
+from chat.runs.saving import save_until_it_lands, telling_if_late
 from chat.runs.upstream import run_request, upstream_for, upstream_http
 from chat.runs.writer import Writer
 from chat.tools import call_tools
@@ -308,14 +308,7 @@ class RunExecution:
         self.finishing = True
         status = self._final_status or "failed"
         result = self._outcome(status)
-        await self.writer.close()  # the run's earlier writes, in order, before its end
-        saved = await save_until_it_lands(
-            lambda: store.run_finish(
-                run_id=self.ctx.run_id, outcome=result, message_pks=self._message_pks
-            ),
-            what=f"run {self.ctx.run_id}",
-            on_delay=self._say_saving_is_late,
-        )
+        saved = await telling_if_late(self._save(result), say_late=self._say_saving_is_late)
         if status == "failed":
             failures.log_failure(
                 self.ctx.run_id,
@@ -336,6 +329,15 @@ class RunExecution:
             self.acc, status=status, outcome=result, run_id=self.upstream_run_id
         )
         await self.hub.publish(self.log, event, data)
+
+    async def _save(self, result: store.RunOutcome) -> bool:
+        await self.writer.close()  # the run's earlier writes, in order, before its end
+        return await save_until_it_lands(
+            lambda: store.run_finish(
+                run_id=self.ctx.run_id, outcome=result, message_pks=self._message_pks
+            ),
+            what=f"run {self.ctx.run_id}",
+        )
 
     async def _say_saving_is_late(self) -> None:
         await self.hub.publish(self.log, "notice", failures.SAVING_LATE)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError
@@ -26,12 +26,12 @@ MAX_BACKOFF_SECONDS = 5.0
 # Locked, unreachable, restarting: what passes. Integrity and data errors do not.
 _PASSING = (OperationalError, InterfaceError)
 
+T = TypeVar("T")
 
-async def save_until_it_lands(
-    write: Callable[[], object], *, what: str, on_delay: Callable[[], Awaitable[None]]
-) -> bool:
+
+async def save_until_it_lands(write: Callable[[], object], *, what: str) -> bool:
     """Run `write` in the ORM's thread until it succeeds; False if it cannot (logged)."""
-    started, backoff, told = time.monotonic(), FIRST_BACKOFF_SECONDS, False
+    backoff = FIRST_BACKOFF_SECONDS
     while True:
         try:
             await database_sync_to_async(write)()
@@ -41,8 +41,15 @@ async def save_until_it_lands(
         except Exception:
             logger.exception("%s: not saved, and retrying would not help", what)
             return False
-        if not told and time.monotonic() - started >= SAVE_NOTICE_SECONDS:
-            told = True
-            await on_delay()
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+async def telling_if_late(work: Awaitable[T], *, say_late: Callable[[], Awaitable[None]]) -> T:
+    """`await work`; if it takes longer than SAVE_NOTICE_SECONDS (a database that waits on a
+    lock holds a statement for seconds before it fails), `say_late()` meanwhile, once."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=SAVE_NOTICE_SECONDS)
+    if not done:
+        await say_late()
+    return await task

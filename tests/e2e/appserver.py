@@ -62,28 +62,52 @@ def running_app(
     `env` adds or overrides environment variables of the app process (e.g. the weather
     API's URLs); `setup` is Python run with `manage.py shell -c` before the server starts
     (e.g. to add assistants)."""
-    port = free_port()
-    sqlite_path = workdir / "db.sqlite3"
-    process_env = server_env(sqlite_path, port, env or {})
-    _manage(process_env, "migrate", "--noinput")
-    for code in setup:
-        _manage(process_env, "shell", "-c", code)
-    log = workdir / "server.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*command, "config.asgi:application"],
-            cwd=REPO,
-            env=process_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server = AppServer(workdir, env=env)
+    server.prepare(setup)
+    server.start()
     try:
-        _wait_ready(f"{base}/accounts/login/", process, log)
-        yield RunningApp(base, sqlite_path, log)
+        yield server.app
     finally:
-        _stop(process)
+        server.stop()
+
+
+class AppServer:
+    """The app's daphne process over one SQLite file, which can be stopped (or killed) and
+    started again on the same port and database, as a supervisor or a person does."""
+
+    def __init__(self, workdir: Path, *, env: Mapping[str, str] | None = None) -> None:
+        self.port = free_port()
+        sqlite_path = workdir / "db.sqlite3"
+        self.env = server_env(sqlite_path, self.port, env or {})
+        self.app = RunningApp(f"http://127.0.0.1:{self.port}", sqlite_path, workdir / "server.log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def prepare(self, setup: Sequence[str] = ()) -> None:
+        _manage(self.env, "migrate", "--noinput")
+        for code in setup:
+            _manage(self.env, "shell", "-c", code)
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        with self.app.log.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [*command, "config.asgi:application"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_ready(f"{self.app.url}/accounts/login/", self.process, self.app.log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup of any kind, as the OOM killer or a power cut does it."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
 
 
 def _manage(env: Mapping[str, str], *args: str) -> None:
