@@ -57,9 +57,15 @@ test-real: install
 	bash scripts/local-model.sh install
 	SECRET_KEY=test-only-secret-key $(BIN)/python -m pytest tests/real_model $(PYTEST_ARGS)
 
-run-local-model:
+# The chat with the local model offered as an assistant ("Local model"), offline, in one command.
+run-local-model: install
 	bash scripts/local-model.sh install
 	bash scripts/local-model.sh start 8765
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py ensure_assistant "Local model (SmolLM2)" \
+		--protocol chat_completions --base-url http://127.0.0.1:8765/v1 \
+		--model smollm2-135m-instruct --context-window 2048
+	$(MAKE) run
 
 lint: install
 	$(BIN)/ruff check .

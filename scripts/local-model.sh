@@ -111,7 +111,7 @@ Point an assistant at it (admin: /admin/chat/assistant/add/):
   base URL  http://127.0.0.1:$port/v1
   model     $MODEL_ALIAS
   API key   none (leave the key's variable name blank)
-Its context is $N_CTX tokens: a longer conversation fails.
+Its context window is $N_CTX tokens: set it on the assistant (make run-local-model does).
 EOF
 }
 

@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from chat.models import Assistant, Message, Run, RunStep, Thread, UserUsage
@@ -127,3 +129,14 @@ def test_messages_are_inline_on_their_thread(admin_client: Client, data: dict[st
     page = admin_client.get(f"/admin/chat/thread/{data['thread']}/change/").content.decode()
     assert "Hi!" in page
     assert Message.objects.filter(pk=data["message"]).exists()
+
+
+def test_ensure_assistant_creates_then_updates_by_name(db: None) -> None:
+    args = ["Local", "--protocol", "chat_completions", "--base-url", "http://127.0.0.1:1/v1"]
+    call_command("ensure_assistant", *args, "--model", "small", "--context-window", "2048")
+    call_command("ensure_assistant", *args, "--model", "smaller")
+    [assistant] = Assistant.objects.filter(name="Local")
+    assert (assistant.model, assistant.context_window) == ("smaller", None)
+    with pytest.raises(CommandError, match="not a valid assistant"):
+        call_command("ensure_assistant", "Bad", "--protocol", "responses", "--base-url", "x",
+                     "--model", "m", "--context-window", "-3")  # fmt: skip
