@@ -12,18 +12,23 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, closing
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from tests.chat.test_health import required_url
 from tests.chat.test_resume_random import sign_up
 from tests.e2e.appserver import AppServer
+from tests.lifecycle.tcp_proxy import TcpProxy
 
 PROTOCOLS = ("assistants", "chat_completions", "responses")
 ACTIVE = {"queued", "in_progress", "requires_action", "cancelling"}
@@ -164,27 +169,64 @@ async def checkpointed(client: Client, thread_id: int, run_id: int) -> str:
 async def test_a_reply_that_ended_while_the_database_was_locked_is_stored_whole(
     server: AppServer,
 ) -> None:
+    # Another process holds the file for longer than SQLite's busy timeout (5 s).
+    def lock() -> list[float]:
+        return lock_database(server.app.sqlite_path, seconds=7.0)
+
+    run_id, frames, released_at, ended_at = await reply_across_a_fault(server, lock)
+
+    assert_ended_whole_after(frames, run_id, released_at, ended_at)
+    streamed = "".join(delta_text(f) for f in frames if f["event"] == "thread.message.delta")
+    assert stored_reply(server.app.sqlite_path, run_id) == ("completed", streamed)
+
+
+async def test_a_reply_that_ended_while_postgresql_was_down_is_stored_whole(
+    tmp_path: Path,
+) -> None:
+    with postgres_database() as (url, name), postgres_through_proxy(url, name) as (proxy, env):
+        server = AppServer(tmp_path, env={**env, "RUN_LEASE_SECONDS": "3"})
+        server.prepare([ASSISTANTS])
+        server.start()
+        try:
+
+            def down() -> list[float]:
+                proxy.cut()  # every connection breaks; new ones are refused
+                return restore_later(proxy, seconds=6.0)
+
+            run_id, frames, restored_at, ended_at = await reply_across_a_fault(server, down)
+        finally:
+            server.stop()
+        assert_ended_whole_after(frames, run_id, restored_at, ended_at)
+        streamed = "".join(delta_text(f) for f in frames if f["event"] == "thread.message.delta")
+        assert stored_reply_pg(url, name, run_id) == ("completed", streamed)
+
+
+async def reply_across_a_fault(
+    server: AppServer, fault: Callable[[], list[float]]
+) -> tuple[int, list[dict[str, Any]], list[float], float]:
+    """A 2-second reply, with `fault` started at its first delta (so that it holds across
+    the reply's end); the reply's frames, and when the fault was over and the end came."""
     async with alice(server) as client:
         ids = await client.assistant_ids()
-        thread_id, run_id = await client.chat("Hello", ids["assistants"])
-        await client.ended(thread_id, run_id)  # the thread's first run, unlocked
+        thread_id, first = await client.chat("Hello", ids["assistants"])
+        await client.ended(thread_id, first)
         async with follow(server, client, thread_id) as socket:
-            next_run = await client.say(thread_id, "/sim rate=20 tokens=40 Tell me something")
+            run_id = await client.say(thread_id, "/sim rate=20 tokens=40 Tell me something")
             frames = [await frame(socket)]
             while frames[-1]["event"] != "thread.message.delta":
                 frames.append(await frame(socket))
-            # Another process holds the file for longer than SQLite's busy timeout (5 s),
-            # across the reply's end (it streams for 2 s).
-            released_at = lock_database(server.app.sqlite_path, seconds=7.0)
+            over_at = fault()
             while frames[-1]["event"] not in TERMINAL:
                 frames.append(await frame(socket))
-        ended_at = time.monotonic()
-    notices = [f["data"]["code"] for f in frames if f["event"] == "notice"]
-    assert frames[-1]["event"] == "thread.run.completed" and frames[-1]["run_id"] == next_run
-    assert ended_at >= released_at[0]  # the end was announced once it was stored
-    assert "saving_delayed" in notices
-    streamed = "".join(delta_text(f) for f in frames if f["event"] == "thread.message.delta")
-    assert stored_reply(server.app.sqlite_path, next_run) == ("completed", streamed)
+        return run_id, frames, over_at, time.monotonic()
+
+
+def assert_ended_whole_after(
+    frames: list[dict[str, Any]], run_id: int, over_at: list[float], ended_at: float
+) -> None:
+    assert frames[-1]["event"] == "thread.run.completed" and frames[-1]["run_id"] == run_id
+    assert over_at and ended_at >= over_at[0]  # the end was announced once it was stored
+    assert "saving_delayed" in [f["data"]["code"] for f in frames if f["event"] == "notice"]
 
 
 @asynccontextmanager
@@ -231,6 +273,54 @@ def stored_reply(path: Path, run_id: int) -> tuple[str, str]:
     with closing(sqlite3.connect(path)) as db:
         [(status, content)] = db.execute(
             "SELECT status, content FROM chat_message WHERE run_id = ? AND role = 'assistant'",
+            (run_id,),
+        ).fetchall()
+    return str(status), str(content)
+
+
+@contextmanager
+def postgres_database() -> Iterator[tuple[str, str]]:
+    """A database of its own on the test PostgreSQL server; its URL and name."""
+    url = required_url("DATABASE_URL")
+    name = f"lifecycle_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url, name
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_through_proxy(url: str, name: str) -> Iterator[tuple[TcpProxy, dict[str, str]]]:
+    parts = urlsplit(url)
+    proxy = TcpProxy(parts.port or 5432, target_host=parts.hostname or "127.0.0.1")
+    proxy.start()
+    proxied = parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}", path=f"/{name}")
+    try:
+        yield proxy, {"DATABASE_URL": urlunsplit(proxied), "DATABASE_POOL_TIMEOUT": "2"}
+    finally:
+        proxy.cut()
+
+
+def restore_later(proxy: TcpProxy, *, seconds: float) -> list[float]:
+    restored: list[float] = []
+
+    def restore() -> None:
+        time.sleep(seconds)
+        proxy.start()
+        restored.append(time.monotonic())
+
+    threading.Thread(target=restore, daemon=True).start()
+    return restored
+
+
+def stored_reply_pg(url: str, name: str, run_id: int) -> tuple[str, str]:
+    direct = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    with psycopg.connect(direct) as db:
+        [(status, content)] = db.execute(
+            "SELECT status, content FROM chat_message WHERE run_id = %s AND role = 'assistant'",
             (run_id,),
         ).fetchall()
     return str(status), str(content)
