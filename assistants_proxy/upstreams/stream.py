@@ -30,7 +30,8 @@ from assistants_proxy.upstreams.state import RunRegistry, RunState
 
 STREAM_ENDED = {
     "code": "stream_ended",
-    "message": "the upstream stream ended before the reply did",
+    # Shown to users as is: one plain sentence, like every error a run reports.
+    "message": "The model's answer stopped before it was finished. Try again.",
 }
 
 
