@@ -8,6 +8,10 @@ REQUIRE_SERVICES=1 says a skip would hide a missing service: then they fail.
 
 The server speaks Chat Completions only (``/v1/responses`` answers 404), generates one request
 at a time (others queue), and sends no usage in a stream.
+
+`chat_app` is the app itself in front of it, as deployed (daphne, a fresh SQLite file,
+`tests/e2e/appserver.py`), shared by the session: the users and assistants of `suite.py`, and
+the weather tool pointed at a fake Open-Meteo (`fakeweather.py`), the only thing replaced.
 """
 
 from __future__ import annotations
@@ -17,40 +21,20 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.appserver import RunningApp, running_app
+from tests.real_model import suite
+from tests.real_model.fakeweather import FakeWeather, fake_weather
+from tests.real_model.modelserver import RealModel
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "local-model.sh"
 STARTUP_TIMEOUT = 60.0  # loading the 100 MB model takes a few seconds on a busy machine
 STOP_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class RealModel:
-    base_url: str  # ending in /v1, as make_upstream and the openai SDK want it
-    models: list[str]  # what /v1/models lists (any name is answered by the one model)
-    log: Path  # the server's output, with llama.cpp's timings for each request
-
-    @property
-    def model(self) -> str:
-        return self.models[0]
-
-    async def clear_prompt_cache(self, http: httpx.AsyncClient) -> None:
-        """Make the next request evaluate its whole prompt afresh.
-
-        The server keeps the last request's tokens and evaluates only what follows their
-        common prefix; the logits then differ slightly from a full evaluation, enough to
-        change a greedy (temperature 0) reply. A plain completion whose prompt shares no first
-        token with a chat prompt (those start with <|im_start|>) replaces that prefix, so two
-        requests each made after this one generate the same text.
-        """
-        body = {"prompt": "Reset.", "max_tokens": 1, "temperature": 0}
-        response = await http.post(f"{self.base_url}/completions", json=body)
-        response.raise_for_status()
 
 
 def _missing(reason: str) -> None:
@@ -121,3 +105,24 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealModel]:
         yield RealModel(base_url=base_url, models=models, log=log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def weather_api() -> Iterator[FakeWeather]:
+    with fake_weather() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def chat_app(
+    real_model: RealModel, weather_api: FakeWeather, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    env = {
+        "WEATHER_GEOCODING_URL": weather_api.geocoding_url,
+        "WEATHER_FORECAST_URL": weather_api.forecast_url,
+        # The figures start more runs a minute than one user may (RUNS_PER_MINUTE, 20).
+        "RUNS_PER_MINUTE": "1000",
+    }
+    setup = [suite.setup_code(real_model.base_url, real_model.model)]
+    with running_app(tmp_path_factory.mktemp("real-model-app"), env=env, setup=setup) as app:
+        yield app

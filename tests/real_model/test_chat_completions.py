@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
 
 from assistants_proxy.accumulator import RunAccumulator
 from assistants_proxy.upstreams import RunRequest, make_upstream
-
-if TYPE_CHECKING:
-    # For annotations only: at run time `conftest` is whichever directory's was imported last.
-    from conftest import RealModel
+from tests.real_model.modelserver import RealModel
 
 pytestmark = pytest.mark.real_model
 
