@@ -61,11 +61,16 @@ def normalise_usage(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def estimate_usage(*, prompt_text: str, completion_text: str) -> dict[str, Any]:
-    """Usage from the text a request sent (its messages' texts joined; "" when unknown) and
-    the text it got. The prompt has the reply's opening too; the framing of each message is
-    not known from a joined text (`estimate_prompt_tokens` counts it from the messages)."""
-    prompt = estimate_tokens(prompt_text) + (REPLY_PRIMING_TOKENS if prompt_text else 0)
+def estimate_usage(
+    *, completion_text: str, prompt_text: str = "", prompt_tokens: int | None = None
+) -> dict[str, Any]:
+    """Usage from what a request sent and the text it got. The prompt is best given as
+    `prompt_tokens` (`estimate_prompt_tokens` of the messages sent, framing included); else
+    from `prompt_text`, the messages' texts joined ("" when unknown), with the reply's opening
+    but no framing."""
+    if prompt_tokens is None:
+        prompt_tokens = estimate_tokens(prompt_text) + (REPLY_PRIMING_TOKENS if prompt_text else 0)
+    prompt = prompt_tokens
     completion = estimate_tokens(completion_text)
     return {
         "prompt_tokens": prompt,
@@ -108,8 +113,13 @@ def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
 
 
 def _message_text(message: Mapping[str, Any]) -> str:
-    content = message.get("content")
-    parts = [content] if isinstance(content, str) else []
+    """A chat message's text, or a Responses input item's (`arguments` of a function call,
+    `output` of its result)."""
+    parts = [
+        message[key]
+        for key in ("content", "arguments", "output")
+        if isinstance(message.get(key), str)
+    ]
     for call in message.get("tool_calls") or []:
         function = call.get("function") if isinstance(call, Mapping) else None
         if isinstance(function, Mapping) and isinstance(function.get("arguments"), str):

@@ -58,6 +58,9 @@ def _run_fields(run: Run) -> dict[str, Any]:
             "estimated": run.usage_estimated,
         },
         "last_error": run.last_error,
+        # What the run's record says beyond its status, in plain sentences (older messages
+        # left out for the context window, an upstream object made again...).
+        "notes": run.notes,
         "created_at": run.created_at,
         "completed_at": run.completed_at,
     }

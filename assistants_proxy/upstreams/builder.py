@@ -37,10 +37,10 @@ INCOMPLETE = {
 
 
 class RunBuilder:
-    def __init__(self, state: RunState, *, prompt_text: str) -> None:
+    def __init__(self, state: RunState, *, prompt_tokens: int) -> None:
         self.state = state
         self.run = state.run
-        self.prompt_text = prompt_text  # what this request sent, for estimated usage
+        self.prompt_tokens = prompt_tokens  # what this request sent, for estimated usage
         self.message: JsonObject | None = None
         self.message_step: JsonObject | None = None
         self.tool_step: JsonObject | None = None
@@ -268,7 +268,7 @@ class RunBuilder:
         if usage is not None:
             return usage
         completion = "".join(self._generated)
-        return estimate_usage(prompt_text=self.prompt_text, completion_text=completion)
+        return estimate_usage(prompt_tokens=self.prompt_tokens, completion_text=completion)
 
     @staticmethod
     def _emit(name: str, data: JsonObject) -> StreamEvent:

@@ -5,14 +5,16 @@ eventually exceed the model's context window (a 400 from the upstream). Whole me
 dropped, oldest first; the last user message, the one being answered, is always kept, even
 if it alone is over budget (the upstream then says so). A `truncation_strategy` of
 ``{"type": "last_messages", "last_messages": N}`` (the Assistants v2 run parameter) keeps
-at most the N most recent messages first.
+at most the N most recent messages first. A budget is in characters (`max_chars`) or in
+tokens as `usage.estimate_prompt_tokens` counts them, each message's framing included
+(`max_tokens`), or both.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from assistants_proxy.usage import CHARS_PER_TOKEN
+from assistants_proxy.usage import CHARS_PER_TOKEN, estimate_prompt_tokens
 
 Message = dict[str, Any]
 
@@ -28,11 +30,10 @@ def fit_history(
     truncation_strategy: dict[str, Any] | None = None,
 ) -> list[Message]:
     kept = _last_messages(messages, truncation_strategy)
-    budget = _budget(max_chars, max_tokens)
-    if budget is None:
+    if max_chars is None and max_tokens is None:
         return kept
     anchor = _last_user_index(kept)
-    while len(kept) > 1 and _cost(kept) > budget and anchor > 0:
+    while len(kept) > 1 and not _fits(kept, max_chars, max_tokens) and anchor > 0:
         kept = kept[1:]
         anchor -= 1
     return kept
@@ -49,17 +50,13 @@ def _last_messages(messages: list[Message], strategy: dict[str, Any] | None) -> 
     return list(kept)
 
 
-def _budget(max_chars: int | None, max_tokens: int | None) -> int | None:
-    """The budget in characters; tokens are converted at the usual 4 characters each."""
-    limits = [limit for limit in (max_chars, _chars(max_tokens)) if limit is not None]
-    return min(limits) if limits else None
+def _fits(messages: list[Message], max_chars: int | None, max_tokens: int | None) -> bool:
+    if max_chars is not None and _chars(messages) > max_chars:
+        return False
+    return max_tokens is None or estimate_prompt_tokens(messages) <= max_tokens
 
 
-def _chars(tokens: int | None) -> int | None:
-    return None if tokens is None else tokens * CHARS_PER_TOKEN
-
-
-def _cost(messages: list[Message]) -> int:
+def _chars(messages: list[Message]) -> int:
     overhead = MESSAGE_OVERHEAD_TOKENS * CHARS_PER_TOKEN
     return sum(len(_text(m)) + overhead for m in messages)
 

@@ -17,6 +17,7 @@ from assistants_proxy.upstreams.base import RunRequest
 from assistants_proxy.upstreams.builder import RunBuilder
 from assistants_proxy.upstreams.state import RunRegistry, RunState, ToolCall
 from assistants_proxy.upstreams.stream import TranslatedStream, Translator
+from assistants_proxy.usage import estimate_prompt_tokens
 
 JsonObject = dict[str, Any]
 
@@ -87,22 +88,23 @@ class StatelessUpstream:
     # -- plumbing --------------------------------------------------------------------------
 
     def _stream(self, state: RunState, opening: Any) -> TranslatedStream:
-        builder = RunBuilder(state, prompt_text=prompt_text(state))
+        builder = RunBuilder(state, prompt_tokens=estimate_prompt_tokens(prompt_messages(state)))
         request = SSERequest(self.client, self.path, self.body(state))
         return TranslatedStream(
             request, state, self.translator(builder), opening=opening, registry=self.runs
         )
 
 
-def prompt_text(state: RunState) -> str:
-    """The text a request sends, for usage estimates when the upstream reports none."""
-    parts = [state.request.instructions or ""]
-    for item in state.conversation:
-        for key in ("content", "arguments", "output"):
-            value = item.get(key)
-            if isinstance(value, str):
-                parts.append(value)
-    return "\n".join(parts)
+def prompt_messages(state: RunState) -> list[JsonObject]:
+    """What a request sends, as messages, for usage estimates when the upstream reports none:
+    the conversation, and the instructions where it does not carry them as a system message
+    (Responses sends them beside it)."""
+    instructions = state.request.instructions
+    has_system = any(item.get("role") == "system" for item in state.conversation)
+    system = (
+        [{"role": "system", "content": instructions}] if instructions and not has_system else []
+    )
+    return system + state.conversation
 
 
 def optional_fields(fields: dict[str, Any]) -> JsonObject:

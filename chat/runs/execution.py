@@ -85,6 +85,7 @@ class RunExecution:
             async with upstream_http() as http:
                 self.upstream = upstream_for(self.ctx.assistant, http)
                 request = await run_request(self.ctx, self.upstream, self.writer)
+                self._note_trimming(len(request.messages))
                 await self._attempt(request, second_chance=True)
         except asyncio.CancelledError:
             if self.cancel_requested:
@@ -100,6 +101,15 @@ class RunExecution:
         finally:
             watch.cancel()
             await self._finish()
+
+    def _note_trimming(self, sent: int) -> None:
+        dropped = len(self.ctx.history) - sent
+        if dropped > 0:
+            window = self.ctx.assistant.context_window
+            why = f"the history must fit the model's context window ({window} tokens)"
+            if window is None:
+                why = "the history must fit the CONTEXT_BUDGET_TOKENS setting"
+            self.notes.append(healing.left_out(dropped, why))
 
     async def _attempt(self, request: RunRequest, *, second_chance: bool) -> None:
         """Relay the run from `request`. Before any of its events arrived, a refusal gets one

@@ -65,13 +65,17 @@ def fit_window(ctx: store.RunContext, request: RunRequest, refusal: str) -> Heal
     messages = fit_history(request.messages, max_tokens=budget)
     if len(messages) == len(request.messages):
         return None
-    note = (
-        f"The upstream refused the prompt as too long for the model's context window; the "
-        f"{len(request.messages) - len(messages)} oldest messages were left out."
-    )
+    why = "the upstream refused the prompt as too long for the model's context window"
+    note = left_out(len(request.messages) - len(messages), why)
     if named is not None and ctx.assistant.context_window is None:
         note += f" It names a window of {named} tokens: set it on the assistant."
     return dataclasses.replace(request, messages=messages), [note]
+
+
+def left_out(count: int, why: str) -> str:
+    """The run's note for older messages not sent."""
+    what = "The oldest message was" if count == 1 else f"The {count} oldest messages were"
+    return f"{what} left out: {why}."
 
 
 def prompt_text(request: RunRequest) -> str:

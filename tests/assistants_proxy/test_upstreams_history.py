@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistants_proxy.upstreams import fit_history
+from assistants_proxy.usage import estimate_prompt_tokens
 
 
 def conversation(turns: int, size: int = 100) -> list[dict[str, str]]:
@@ -26,9 +27,12 @@ def test_the_oldest_messages_are_dropped_until_the_rest_fits() -> None:
     assert sum(len(m["content"]) + 16 for m in kept) <= 500
 
 
-def test_a_token_budget_counts_four_characters_a_token() -> None:
+def test_a_token_budget_counts_tokens_as_the_estimator_does_framing_included() -> None:
     messages = conversation(5)
-    assert fit_history(messages, max_tokens=125) == fit_history(messages, max_chars=500)
+    kept = fit_history(messages, max_tokens=150)
+
+    assert kept == messages[-len(kept) :] and 1 < len(kept) < len(messages)
+    assert estimate_prompt_tokens(kept) <= 150 < estimate_prompt_tokens(messages[-len(kept) - 1 :])
 
 
 def test_the_last_user_message_is_kept_even_alone_over_budget() -> None:

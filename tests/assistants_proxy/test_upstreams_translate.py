@@ -16,7 +16,7 @@ from assistants_proxy.upstreams.builder import RunBuilder
 from assistants_proxy.upstreams.chat_translate import ChatTranslator
 from assistants_proxy.upstreams.responses_translate import ResponsesTranslator
 from assistants_proxy.upstreams.state import RunState
-from assistants_proxy.usage import normalise_usage
+from assistants_proxy.usage import estimate_tokens, normalise_usage
 
 
 def run_chat(*chunks: Any, ended: bool = False) -> RunAccumulator:
@@ -34,7 +34,7 @@ def run_responses(*events: dict[str, Any], ended: bool = False) -> RunAccumulato
 def _builder() -> RunBuilder:
     req = request("Hi")
     state = RunState(objects.run(req, thread_id="thread_1"), req, [])
-    return RunBuilder(state, prompt_text="Hi there")
+    return RunBuilder(state, prompt_tokens=estimate_tokens("Hi there"))
 
 
 def _run(translator: Any, sses: list[ServerSentEvent], ended: bool) -> RunAccumulator:

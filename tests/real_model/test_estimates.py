@@ -2,13 +2,13 @@
 
 The server sends no usage in a stream, so the usage the app stores for it is an estimate
 (`usage_estimated`). The app makes it as the Chat Completions adapter's `RunBuilder` does:
-`estimate_usage(prompt_text=stateless.prompt_text(state))`, the text of the conversation the
-request sends. Each prompt here is built by the adapter itself (`first_conversation`,
+`estimate_prompt_tokens(stateless.prompt_messages(state))`, the messages the request sends,
+each with its framing. Each prompt here is built by the adapter itself (`first_conversation`,
 `continue_conversation`) from the texts the other tests send, and its exact count, template
 included, comes from the server (`modelserver.exact_prompt_tokens`).
 
-Printed (`-s`): each prompt's error with 4 characters a token (the estimator before), with
-`estimate_tokens` as the app applies it, and with `estimate_prompt_tokens` on the messages.
+Printed (`-s`): each prompt's error with 4 characters a token of the joined text (the
+estimate before), and as the app makes it now.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import pytest
 from assistants_proxy.upstreams import RunRequest, make_upstream
 from assistants_proxy.upstreams.chat import ChatCompletionsUpstream
 from assistants_proxy.upstreams.state import RunState, ToolCall
-from assistants_proxy.upstreams.stateless import prompt_text
-from assistants_proxy.usage import estimate_prompt_tokens, estimate_usage
+from assistants_proxy.upstreams.stateless import prompt_messages
+from assistants_proxy.usage import estimate_prompt_tokens
 from tests.real_model.fakeweather import expected_output
 from tests.real_model.modelserver import (
     Message,
@@ -50,8 +50,8 @@ pytestmark = pytest.mark.real_model
 
 TOLERANCE = 0.20
 CHEAP_TO_EVALUATE = 250  # tokens: a few seconds at worst on a busy machine
-# Not a prompt of this suite, and not asserted: a chatty history of short messages, where the
-# framing of each message (~5 tokens) is a third of the prompt.
+# A chatty history of short messages, where the framing of each message (~5 tokens) is a
+# third of the prompt.
 CHATTY = [("user" if i % 2 == 0 else "assistant", f"Message {i} is short.") for i in range(15)]
 
 
@@ -59,7 +59,6 @@ CHATTY = [("user" if i % 2 == 0 else "assistant", f"Message {i} is short.") for 
 class Prompt:
     name: str
     state: RunState  # as the adapter holds it: `conversation` is what the request sends
-    asserted: bool = True
     exact: int = 0
 
     @property
@@ -67,14 +66,12 @@ class Prompt:
         return self.state.conversation
 
     def errors(self) -> dict[str, float]:
-        """Relative errors: before (4 characters a token), as the app applies the estimate
-        now, and per message (`estimate_prompt_tokens`)."""
-        text = prompt_text(self.state)
-        app = estimate_usage(prompt_text=text, completion_text="")["prompt_tokens"]
+        """Relative errors: before (4 characters a token of the joined text), and as the app
+        estimates now."""
+        text = "\n".join(str(m.get("content") or "") for m in self.conversation)
         estimates = {
             "before": -(-len(text) // 4),
-            "app": app,
-            "messages": estimate_prompt_tokens(self.conversation),
+            "app": estimate_prompt_tokens(prompt_messages(self.state)),
         }
         return {how: (value - self.exact) / self.exact for how, value in estimates.items()}
 
@@ -119,7 +116,7 @@ async def suite_prompts(http: httpx.AsyncClient, model: RealModel) -> list[Promp
     prompts = [Prompt(name, first_request(upstream, *h)) for name, h in histories.items()]
     prompts.append(Prompt("tool output", after_the_tool(upstream)))
     chatty = first_request(upstream, INSTRUCTIONS, CHATTY)
-    prompts.append(Prompt("chatty (not asserted)", chatty, asserted=False))
+    prompts.append(Prompt("chatty", chatty))
     for prompt in prompts:
         prompt.exact = await exact_prompt_tokens(http, model, prompt.conversation)
     return prompts
@@ -134,12 +131,11 @@ async def test_prompt_estimates_are_within_20_percent_of_the_servers_count(
         for prompt in (p for p in prompts if p.exact <= CHEAP_TO_EVALUATE):
             assert prompt.exact == await prompt_tokens(http, real_model, prompt.conversation)
 
-    print(f"\n{'prompt':24} {'server':>6} {'4 chars':>8} {'app now':>8} {'messages':>8}")
+    print(f"\n{'prompt':24} {'server':>6} {'4 chars':>8} {'app now':>8}")
     for prompt in prompts:
         errors = prompt.errors()
-        row = " ".join(f"{errors[how]:+8.0%}" for how in ("before", "app", "messages"))
+        row = " ".join(f"{errors[how]:+8.0%}" for how in ("before", "app"))
         print(f"{prompt.name:24} {prompt.exact:6} {row}")
-    for prompt in (p for p in prompts if p.asserted):
+    for prompt in prompts:
         errors = prompt.errors()
         assert abs(errors["app"]) <= TOLERANCE, (prompt.name, prompt.exact, errors)
-        assert abs(errors["messages"]) <= TOLERANCE, (prompt.name, prompt.exact, errors)
