@@ -14,11 +14,12 @@ would replay text the caller has already relayed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -194,18 +195,16 @@ class SSERequest:
             await response.aclose()
         return response
 
-    async def events(self) -> AsyncIterator[ServerSentEvent]:
+    @property
+    def body(self) -> SSEBody:
         if self._events is None:
             raise RuntimeError("open() the request before reading its events")
-        try:
-            async for sse in self._events.events():
+        return self._events
+
+    async def events(self) -> AsyncIterator[ServerSentEvent]:
+        with stream_errors():
+            async for sse in self.body.events():
                 yield sse
-        except httpx.ReadTimeout:
-            raise StallError("the upstream stream went silent") from None
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            # StreamError: the response was closed under us, which is how a cancel stops
-            # a read that is waiting for the next chunk.
-            raise TransportError(f"the upstream stream broke: {exc!r}") from None
 
     async def aclose(self) -> None:
         if self._events is not None:
@@ -248,18 +247,34 @@ class EventStream:
     async def _events(self) -> AsyncIterator[StreamEvent]:
         if not self._opened:
             raise RuntimeError("use `async with` before iterating an EventStream")
-        async for sse in self._request.events():
-            try:
-                event = parse_event(sse.event, sse.data)
-            except MalformedEventError as exc:
-                self.skipped_events += skip_malformed(exc)
-                continue
-            self.events_received += 1
-            if event.name in STREAM_END_EVENTS:
-                self._request.finished = True
-            yield event
-            if event.name == "done":
-                return
+        # The body's events read directly, not through `SSERequest.events`: one async
+        # generator fewer per token.
+        with stream_errors():
+            async for sse in self._request.body.events():
+                try:
+                    event = parse_event(sse.event, sse.data)
+                except MalformedEventError as exc:
+                    self.skipped_events += skip_malformed(exc)
+                    continue
+                self.events_received += 1
+                if event.name in STREAM_END_EVENTS:
+                    self._request.finished = True
+                yield event
+                if event.name == "done":
+                    return
+
+
+@contextlib.contextmanager
+def stream_errors() -> Iterator[None]:
+    """httpx's errors while a stream is read, as this library's."""
+    try:
+        yield
+    except httpx.ReadTimeout:
+        raise StallError("the upstream stream went silent") from None
+    except (httpx.TransportError, httpx.StreamError) as exc:
+        # StreamError: the response was closed under us, which is how a cancel stops a read
+        # that is waiting for the next chunk.
+        raise TransportError(f"the upstream stream broke: {exc!r}") from None
 
 
 def skip_malformed(exc: MalformedEventError) -> int:

@@ -31,12 +31,18 @@ class DistributedHub(Hub):
         self._parts: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[StreamSink, StreamTail]
         ] = weakref.WeakKeyDictionary()
+        self._last_loop: asyncio.AbstractEventLoop | None = None
+        self._last_parts: tuple[StreamSink, StreamTail] | None = None
 
     def _loop_parts(self) -> tuple[StreamSink, StreamTail]:
         loop = asyncio.get_running_loop()
+        # Once per frame: the loop of the last call first, before the weak dictionary.
+        if loop is self._last_loop and self._last_parts is not None:
+            return self._last_parts
         parts = self._parts.get(loop)
         if parts is None:
             parts = self._parts[loop] = (StreamSink(), StreamTail(self))
+        self._last_loop, self._last_parts = loop, parts
         return parts
 
     @property

@@ -69,11 +69,18 @@ def message_metadata(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_context_load(run_id: int) -> RunContext:
-    run = Run.objects.select_related("thread", "assistant").get(pk=run_id)
-    user_message = run.messages.filter(role=Message.Role.USER).order_by("pk").last()
-    if user_message is None:
+    """The context of a run handed over by id (a worker's queue, a sweep): its user message
+    with the run, thread and assistant, in one query (a worker starting 50 runs a second
+    spent a tenth of its CPU on two)."""
+    user_message = (
+        Message.objects.select_related("run__thread", "run__assistant")
+        .filter(run_id=run_id, role=Message.Role.USER)
+        .order_by("-pk")
+        .first()
+    )
+    if user_message is None or user_message.run is None:
         raise Run.DoesNotExist(f"run {run_id} has no user message")
-    return run_context(run, user_message)
+    return run_context(user_message.run, user_message)
 
 
 def run_context(run: Run, user_message: Message) -> RunContext:
