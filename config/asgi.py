@@ -18,12 +18,12 @@ django_asgi_app = ASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.collector import settle_collector  # noqa: E402
 from config.run_hosting import HostRuns  # noqa: E402
+from config.ws_origin import SameOriginSockets  # noqa: E402
 
 http_app: Any = RequestLanes(django_asgi_app)
 if settings.SERVE_STATIC:
@@ -40,7 +40,7 @@ application = HostRuns(
         {
             "http": http_app,
             "websocket": ServerSendInScope(
-                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+                SameOriginSockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

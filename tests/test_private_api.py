@@ -37,7 +37,7 @@ PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 # Each package whose internals the project touches, and the project's files that touch them.
 USERS = {
-    "Django": "config/middleware.py, config/asgi_tuning.py",
+    "Django": "config/middleware.py, config/asgi_tuning.py, config/ws_origin.py",
     "asgiref": "config/asgi_tuning.py",
     "daphne": "config/daphne_nodelay.py",
     "Twisted": "config/daphne_nodelay.py",
@@ -284,6 +284,16 @@ def test_django_caches_the_async_user_and_messages_where_the_middleware_looks() 
     storage_init = "django.contrib.messages.storage.base.BaseStorage.__init__"
     expect_uses(storage_init, "used", "Django")
     expect_uses(storage_init, "added_new", "Django")
+
+
+def test_django_csrf_verifies_an_origin_from_the_request_alone() -> None:
+    # config/ws_origin.py hands it a request built from a WebSocket handshake.
+    verify = "django.middleware.csrf.CsrfViewMiddleware._origin_verified"
+    expect_params(verify, ["self", "request"], "Django")
+    expect_uses(verify, "get_host", "Django")
+    expect_uses(verify, "is_secure", "Django")
+    expect_uses(verify, "allowed_origins_exact", "Django")
+    expect_uses(verify, "allowed_origin_subdomains", "Django")
 
 
 def test_django_asgi_handler_listens_for_the_disconnect_in_a_method() -> None:
