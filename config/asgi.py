@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
 
+import config.daphne_close  # noqa: E402,F401
 import config.daphne_nodelay  # noqa: E402,F401  (before daphne accepts a connection)
 
 django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application does first

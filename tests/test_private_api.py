@@ -39,9 +39,9 @@ PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 USERS = {
     "Django": "config/middleware.py, config/asgi_tuning.py, config/ws_origin.py",
     "asgiref": "config/asgi_tuning.py",
-    "daphne": "config/daphne_nodelay.py",
+    "daphne": "config/daphne_nodelay.py, config/daphne_close.py",
     "Twisted": "config/daphne_nodelay.py",
-    "autobahn": "config/daphne_nodelay.py",
+    "autobahn": "config/daphne_nodelay.py, config/daphne_close.py",
     "httpcore": "assistants_proxy/lean_http.py, assistants_proxy/lean_backend.py",
     "httpx-sse": "assistants_proxy/sse.py",
     "redis": "chat/fanout/redis.py",
@@ -211,6 +211,14 @@ def test_daphne_methods_replaced_by_the_nodelay_module() -> None:
     expect_params("daphne.http_protocol.WebRequest.__init__", ["self", "args", "kwargs"], "daphne")
     send = "daphne.ws_protocol.WebSocketProtocol.serverSend"
     expect_params(send, ["self", "content", "binary"], "daphne")
+
+
+def test_daphne_closes_a_socket_through_server_close() -> None:
+    # config/daphne_close.py replaces it, and sends RFC codes with autobahn's sendCloseFrame.
+    expect_params("daphne.ws_protocol.WebSocketProtocol.serverClose", ["self", "code"], "daphne")
+    expect_uses("daphne.ws_protocol.WebSocketProtocol.handle_reply", "serverClose", "daphne")
+    frame = "autobahn.websocket.protocol.WebSocketProtocol.sendCloseFrame"
+    expect_params(frame, ["self", "code", "reasonUtf8", "isReply"], "autobahn")
 
 
 def test_twisted_request_takes_the_form_parsing_switch() -> None:
