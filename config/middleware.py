@@ -26,6 +26,8 @@ from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
 
+from chat.views.http import is_api
+
 
 class _InlineHooks:
     """`MiddlewareMixin.__acall__`, with the hooks called in the event loop unless
@@ -66,7 +68,13 @@ class SessionMiddleware(_InlineHooks, sessions.SessionMiddleware):
 
 
 class CommonMiddleware(_InlineHooks, common.CommonMiddleware):
-    pass
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        # Not under /api/: the redirect would turn a POST into a GET (and with DEBUG on,
+        # Django raises instead of redirecting one). The API answers a JSON 404 that names
+        # the path with its slash (chat.views.errors.api_not_found).
+        if is_api(request.path_info):
+            return False
+        return bool(super().should_redirect_with_slash(request))
 
 
 class CsrfViewMiddleware(_InlineHooks, csrf.CsrfViewMiddleware):

@@ -105,7 +105,9 @@ else:
             # WAL: readers never wait for the run engine's writes, and a commit is an
             # append, not a journal rewrite with several fsyncs.
             "OPTIONS": {
-                "timeout": 20,
+                # How long a write waits for another's lock before it fails (the API then
+                # answers 503 database_unavailable).
+                "timeout": env_float("SQLITE_TIMEOUT", 20.0, minimum=0.1),
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
