@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from chat import upstream_policy
+
 
 def default_response_format() -> str | dict[str, Any]:
     return "auto"
@@ -115,6 +117,8 @@ class Assistant(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if refused := upstream_policy.problems(self):
+            raise ValidationError(refused)
         if not isinstance(self.tools, list) or not all(
             isinstance(tool, dict) and "type" in tool for tool in self.tools
         ):
@@ -143,7 +147,7 @@ class Assistant(models.Model):
         return (self.base_url or settings.SIMULATOR_URL).rstrip("/")
 
     def api_key(self) -> str | None:
-        if not self.api_key_env:
+        if not self.api_key_env or not upstream_policy.key_may_be_sent(self):
             return None
         return os.environ.get(self.api_key_env) or None
 

@@ -194,6 +194,14 @@ LOGGING = {
 
 # --- The assistant upstream and the run engine.
 PORT = env_int("PORT", 8000, minimum=1)
+# What an assistant edited in the admin may name as its API key's variable (api_key_env):
+# these names, or names with this prefix; never one of the variables read here
+# (chat/upstream_policy.py). Neither set: assistants send no key from the environment.
+UPSTREAM_KEY_VARIABLES = env_list("UPSTREAM_KEY_VARIABLES", [])
+UPSTREAM_KEY_PREFIX = env_str("UPSTREAM_KEY_PREFIX", "")
+# The hosts an assistant's base_url may name (".example.com" for its subdomains too); empty:
+# any host, over http or https.
+UPSTREAM_HOSTS = env_list("UPSTREAM_HOSTS", [])
 # The simulator is mounted in this app at /sim/ so that `make run` needs no second process.
 SIMULATOR_MOUNT = env_bool("SIMULATOR_MOUNT", True)
 SIMULATOR_URL = env_str("SIMULATOR_URL", f"http://127.0.0.1:{PORT}/sim/v1")
