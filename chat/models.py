@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 
 from chat import upstream_policy
+from chat.simulator_key import simulator_key
 
 
 def default_response_format() -> str | dict[str, Any]:
@@ -147,7 +148,10 @@ class Assistant(models.Model):
         return (self.base_url or settings.SIMULATOR_URL).rstrip("/")
 
     def api_key(self) -> str | None:
-        if not self.api_key_env or not upstream_policy.key_may_be_sent(self):
+        if not self.api_key_env:
+            # The built-in simulator: the key the one mounted at /sim asks of this app.
+            return None if self.base_url else simulator_key()
+        if not upstream_policy.key_may_be_sent(self):
             return None
         return os.environ.get(self.api_key_env) or None
 

@@ -202,8 +202,10 @@ UPSTREAM_KEY_PREFIX = env_str("UPSTREAM_KEY_PREFIX", "")
 # The hosts an assistant's base_url may name (".example.com" for its subdomains too); empty:
 # any host, over http or https.
 UPSTREAM_HOSTS = env_list("UPSTREAM_HOSTS", [])
-# The simulator is mounted in this app at /sim/ so that `make run` needs no second process.
-SIMULATOR_MOUNT = env_bool("SIMULATOR_MOUNT", True)
+# The simulator is mounted in this app at /sim/ so that `make run` needs no second process; in
+# production it would run anyone's requests in the web process, so by default only with DEBUG
+# (config/simulator_mount.py; `check --deploy` warns when it is on).
+SIMULATOR_MOUNT = env_bool("SIMULATOR_MOUNT", DEBUG)
 SIMULATOR_URL = env_str("SIMULATOR_URL", f"http://127.0.0.1:{PORT}/sim/v1")
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
 # The longest silence between two chunks of an upstream's answer (httpx's read timeout). A

@@ -45,7 +45,6 @@ def production_env(**overrides: str) -> dict[str, str]:
         "SECURE_HSTS_SECONDS": "31536000",
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
         "SECURE_HSTS_PRELOAD": "1",
-        "SIMULATOR_MOUNT": "0",
     }
     values.update(overrides)
     return app_env(**values)

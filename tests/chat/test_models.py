@@ -56,7 +56,7 @@ def test_the_api_key_is_read_from_the_named_variable(
     settings.UPSTREAM_KEY_VARIABLES = ["CHAT_TEST_KEY"]
     monkeypatch.setenv("CHAT_TEST_KEY", "sk-secret")
     assert Assistant(api_key_env="CHAT_TEST_KEY").api_key() == "sk-secret"
-    assert Assistant(api_key_env="").api_key() is None
+    assert Assistant(api_key_env="", base_url="http://llm:8080/v1").api_key() is None
     monkeypatch.delenv("CHAT_TEST_KEY")
     assert Assistant(api_key_env="CHAT_TEST_KEY").api_key() is None
 
