@@ -6,6 +6,7 @@ stops the process at start-up (see `config/env.py`).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "chat",
 ]
 
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
     "config.middleware.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,6 +143,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 CSRF_FAILURE_VIEW = "chat.views.errors.csrf_failure"
+
+# --- Log-in throttling (django-axes), on the site's log-in page and the admin's. After
+# LOGIN_FAILURE_LIMIT wrong passwords in a row for one account, or from one address, log-ins
+# for it are refused (429, with Retry-After) for LOGIN_LOCKOUT_MINUTES after the last attempt,
+# the right password included. Attempts are rows in the database, shared by every process.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out attempt
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each counted on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "chat.views.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # a row per successful log-in, kept for ever: not wanted
+# How many proxies in front of the app append to X-Forwarded-For (config/client_ip.py): the
+# address log-ins and sign-ups are counted by. 1 behind nginx, 2 with a TLS terminator too.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -190,6 +213,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # django-axes says at INFO that it started, in every process and command; its failed
+    # attempts and lockouts are warnings.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # --- The assistant upstream and the run engine.
