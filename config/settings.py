@@ -135,6 +135,12 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Django's cache holds counters that every process must share (sign-ups per address): Redis
+# when there is one, else the process's memory (Django's default).
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -159,6 +165,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "chat.views.lockout.locked_out"
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_DISABLE_ACCESS_LOG = True  # a row per successful log-in, kept for ever: not wanted
+# New accounts from one address in a clock hour (chat/signup_limit.py).
+SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5, minimum=1)
 # How many proxies in front of the app append to X-Forwarded-For (config/client_ip.py): the
 # address log-ins and sign-ups are counted by. 1 behind nginx, 2 with a TLS terminator too.
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
