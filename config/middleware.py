@@ -1,10 +1,11 @@
 """Django's middleware, without a thread hop per hook under ASGI.
 
 Under ASGI, `MiddlewareMixin` runs every `process_request` and `process_response` through
-`sync_to_async`, and Django wraps every sync `process_view` the same way: with the seven
-middleware of `config.settings`, a dozen round trips to a worker thread per request, even
-though these hooks only read cookies and set headers. Each class here is Django's own, with
-the hooks called in the event loop when they do no I/O, and in a thread when they may:
+`sync_to_async`, and Django wraps every sync `process_view` the same way: with the middleware
+of `config.settings` (Django's seven and django-csp's), a dozen round trips to a worker
+thread per request, even though these hooks only read cookies and set headers. Each class
+here is Django's own (or django-csp's), with the hooks called in the event loop when they do
+no I/O, and in a thread when they may:
 
 - a session is saved only when it changed (a login, a logout);
 - messages are stored only when a view added or read some (the pages, not the API);
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from csp import middleware as csp
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth import middleware as auth
@@ -58,6 +60,10 @@ class _InlineHooks:
 
 class SecurityMiddleware(_InlineHooks, security.SecurityMiddleware):
     pass
+
+
+class CSPMiddleware(_InlineHooks, csp.CSPMiddleware):
+    """django-csp's: sets the Content-Security-Policy header from settings, no I/O."""
 
 
 class SessionMiddleware(_InlineHooks, sessions.SessionMiddleware):

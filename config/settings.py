@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -50,12 +51,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "csp",
     "chat",
 ]
 
 # Django's own middleware, without a trip to a worker thread per hook under ASGI.
 MIDDLEWARE = [
     "config.middleware.SecurityMiddleware",
+    "config.middleware.CSPMiddleware",
     "config.middleware.SessionMiddleware",
     "config.middleware.CommonMiddleware",
     "config.middleware.CsrfViewMiddleware",
@@ -205,6 +208,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response: scripts, styles, fonts and
+# connections (fetch, WebSocket) from this site only; images from this site and data: URLs.
+# A reply is the model's text, which a prompt injection can write: a remote image in it would
+# be fetched when shown, its URL carrying whatever the conversation said. The UI shows such
+# images as links (static/chat/render.js); this policy stops the fetch if one slips through.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # Our deploy checks (weak SECRET_KEY, HSTS preload prerequisites) for `check --deploy`.
 import config.checks  # noqa: E402,F401
 

@@ -38,6 +38,12 @@ for name, protocol, model in [
         name=name, protocol=protocol, model=model, instructions=seed.instructions, tools=seed.tools
     )
 """
+# An administrator, for the admin's pages.
+ADMIN_PASSWORD = "admin-correct-horse-battery-9"
+ADMIN = f"""
+from django.contrib.auth.models import User
+User.objects.create_superuser("admin", "admin@example.com", {ADMIN_PASSWORD!r})
+"""
 # An assistant whose upstream is another site (`another_site.py`): its replies show a remote
 # image, as a prompt-injected reply would.
 ANOTHER_SITE_ASSISTANT = """
@@ -133,7 +139,7 @@ def app_server(
         "WEATHER_FORECAST_URL": f"{weather_api.url}/v1/forecast",
     }
     another = ANOTHER_SITE_ASSISTANT.format(url=f"{other_site.url}/v1")
-    with running_app(workdir, env=env, setup=[MORE_ASSISTANTS, another]) as app:
+    with running_app(workdir, env=env, setup=[MORE_ASSISTANTS, another, ADMIN]) as app:
         yield app.url
 
 
