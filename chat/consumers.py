@@ -23,9 +23,11 @@ from chat.fanout.runlog import Hub, RunLog, event_frame
 from chat.models import Run
 from chat.runs import get_engine
 from chat.socket_frames import parse_frame, resume_query, whole_number
+from chat.socket_tenancy import SocketTenancy
 
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = 4401  # not logged in, or the session logged out
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user has WS_MAX_SOCKETS_PER_USER open already
 CLOSE_TOO_BIG = 1009
 # The scope key under which `config.asgi` hands the consumer the server's `send` callable.
 # Channels' session middleware wraps `send` to save the session on accept and close; a frame
@@ -35,6 +37,7 @@ SERVER_SEND = "chat.server_send"
 
 class ThreadConsumer(AsyncWebsocketConsumer):
     thread_id: int
+    tenancy: SocketTenancy | None = None
 
     async def connect(self) -> None:
         self.next_seq: dict[int, int] = {}
@@ -58,6 +61,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.hub.unfollow(self.thread_id, self)
         if getattr(self, "_beat", None) is not None:
             self._beat.cancel()
+        if self.tenancy is not None:
+            await self.tenancy.leave()
 
     def _schedule_heartbeat(self) -> None:
         # A timer, not a task per socket: idle sockets must stay cheap. The frame keeps
@@ -72,6 +77,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def _send_heartbeat(self) -> None:
         await self._frame("heartbeat", None, {})
         await self.hub.follow(self.thread_id, self)  # renews what following needs
+        if self.tenancy is not None:
+            await self.tenancy.renew()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
@@ -156,6 +163,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if log is not None:
             await self._send_through(log, log.last_seq)
 
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The session that opened this socket logged out (`chat.session_end`)."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     async def run_settled(self, message: dict[str, Any]) -> None:
         """A run was settled without its stream (its process died): when its final frames
         could not be appended, the browser takes the final state from the database."""
@@ -205,6 +216,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             )
         except NotFound:
             return CLOSE_NOT_FOUND, None
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.tenancy = SocketTenancy(user.pk, session_key, self.channel_name)
+        if not await self.tenancy.enter():
+            return CLOSE_TOO_MANY_SOCKETS, None
         return None, active
 
     async def _run_status(self, run_id: int) -> str | None:
