@@ -157,3 +157,20 @@ def test_an_unknown_page_is_the_apps_own_404(client: Client) -> None:
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"This page does not exist" in response.content
+
+
+def test_the_server_error_handler_answers_the_api_in_json_and_pages_with_the_apps_page(
+    rf: Any,
+) -> None:
+    from django.urls import get_resolver
+    from django.utils.module_loading import import_string
+
+    # The handler Django calls for an unexpected exception when DEBUG is off.
+    handler = import_string(get_resolver().urlconf_module.handler500)
+    api = handler(rf.post("/api/threads/"))
+    assert api.status_code == 500
+    assert error_of(api)["code"] == "internal_error"
+    assert "no-store" in api["Cache-Control"]
+    page = handler(rf.get("/t/1/"))
+    assert page.status_code == 500
+    assert b"Something went wrong" in page.content
