@@ -22,5 +22,5 @@ urlpatterns = [
     path("api/usage/", api.usage, name="api-usage"),
     path("api/assistants/", api.assistants, name="api-assistants"),
     # Last: every other path under /api/ is a JSON 404, whatever DEBUG says.
-    re_path(r"^api(?P<rest>/.*)?$", errors.api_not_found),
+    re_path(r"^api(?:/.*)?$", errors.api_not_found),
 ]

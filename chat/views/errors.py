@@ -52,11 +52,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return error_response(500, "internal_error", "The server failed; it has been logged.")
 
 
-def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+def api_not_found(request: HttpRequest) -> HttpResponse:
     """Any path under /api/ that no endpoint has (never a redirect: it would turn a POST into
     a GET). A path missing only its final slash is told the right one."""
     message = "No such endpoint; see docs/api.md."
-    if not request.path.endswith("/") and _resolves(request.path + "/"):
+    if not request.path.endswith("/") and _is_endpoint(request.path + "/"):
         message = f"No such endpoint. API paths end with a slash: {request.path}/"
     return error_response(404, "not_found", message)
 
@@ -65,9 +65,9 @@ def not_found_page(request: HttpRequest) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
-def _resolves(path: str) -> bool:
+def _is_endpoint(path: str) -> bool:
     try:
-        resolve(path)
+        match = resolve(path)
     except Resolver404:
         return False
-    return True
+    return match.func is not api_not_found  # the catch-all route under /api/ matches anything

@@ -104,14 +104,19 @@ def test_an_api_path_without_its_slash_is_a_json_404_naming_the_right_one(
 
 
 @pytest.mark.parametrize("debug", [False, True])
-@pytest.mark.parametrize("url", ["/api/", "/api", "/api/nothing/here/", "/api/threads/abc/"])
+@pytest.mark.parametrize(
+    "url", ["/api/", "/api", "/api/nothing/here/", "/api/threads/abc/", "/api/nothing"]
+)
 def test_an_unknown_api_path_is_a_json_404_with_or_without_debug(
     client: Client, settings: Settings, url: str, debug: bool
 ) -> None:
     settings.DEBUG = debug
     response = client.get(url)
     assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
+    assert error_of(response) == {
+        "code": "not_found",
+        "message": "No such endpoint; see docs/api.md.",
+    }
 
 
 def test_a_rate_limited_run_says_when_to_retry(
