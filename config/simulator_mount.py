@@ -43,7 +43,8 @@ def _guarded(simulator: Any) -> Any:
     by_session = AuthMiddlewareStack(_logged_in_only(simulator))
 
     async def guard(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if _bearer(scope) and is_simulator_key(_bearer(scope)):
+        token = _bearer(scope)
+        if token and is_simulator_key(token):
             await simulator(scope, receive, send)
         else:
             await by_session(scope, receive, send)
