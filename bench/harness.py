@@ -100,6 +100,7 @@ def app_env(
         SIMULATOR_URL=sim_url,
         LOG_LEVEL="WARNING",
         RUNS_PER_MINUTE="1000000",
+        WS_MAX_SOCKETS_PER_USER="1000000",  # one user holds every benchmark socket
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from chat.models import Assistant, Message, Run, RunStep, Thread, UserUsage
+from chat.upstream_probe import probe
 
 
 class ReadOnlyMixin:
@@ -49,6 +50,15 @@ class AssistantAdmin(admin.ModelAdmin):
         ),
         ("Upstream", {"fields": ["upstream_assistant_id", "created_at"]}),
     ]
+    actions = ["test_connection"]
+
+    @admin.action(description="Test the connection to the upstream", permissions=["change"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[Assistant]) -> None:
+        for assistant in queryset:
+            result = probe(assistant)
+            self.message_user(
+                request, result.sentence, messages.INFO if result.ok else messages.WARNING
+            )
 
 
 class MessageInline(ReadOnlyMixin, admin.TabularInline):

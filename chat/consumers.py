@@ -10,9 +10,7 @@ already sent is never sent again.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,12 +18,16 @@ from django.conf import settings
 
 from chat import selectors
 from chat.errors import NotFound
+from chat.fanout import redis as fanout_redis
 from chat.fanout.runlog import Hub, RunLog, event_frame
 from chat.models import Run
 from chat.runs import get_engine
+from chat.socket_frames import parse_frame, resume_query, whole_number
+from chat.socket_tenancy import SocketTenancy
 
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = 4401  # not logged in, or the session logged out
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user has WS_MAX_SOCKETS_PER_USER open already
 CLOSE_TOO_BIG = 1009
 # The scope key under which `config.asgi` hands the consumer the server's `send` callable.
 # Channels' session middleware wraps `send` to save the session on accept and close; a frame
@@ -35,6 +37,7 @@ SERVER_SEND = "chat.server_send"
 
 class ThreadConsumer(AsyncWebsocketConsumer):
     thread_id: int
+    tenancy: SocketTenancy | None = None
 
     async def connect(self) -> None:
         self.next_seq: dict[int, int] = {}
@@ -58,6 +61,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.hub.unfollow(self.thread_id, self)
         if getattr(self, "_beat", None) is not None:
             self._beat.cancel()
+        if self.tenancy is not None:
+            await self.tenancy.leave()
 
     def _schedule_heartbeat(self) -> None:
         # A timer, not a task per socket: idle sockets must stay cheap. The frame keeps
@@ -72,13 +77,15 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def _send_heartbeat(self) -> None:
         await self._frame("heartbeat", None, {})
         await self.hub.follow(self.thread_id, self)  # renews what following needs
+        if self.tenancy is not None:
+            await self.tenancy.renew()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
         if len(raw) * 4 > settings.WS_MAX_FRAME_BYTES and _size(raw) > settings.WS_MAX_FRAME_BYTES:
             await self.close(code=CLOSE_TOO_BIG)
             return
-        frame = _parse_frame(raw)
+        frame = parse_frame(raw)
         handler = _HANDLERS.get(str(frame.get("type"))) if frame is not None else None
         if frame is None or handler is None:
             await self._error("bad_frame", "expected a JSON object with a known 'type'")
@@ -107,10 +114,13 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     deliver = _send_through  # what the hub calls with each new seq (`runlog.Subscriber`)
 
     async def _replay_on_connect(self, active_run: int | None) -> None:
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        run_id, after_seq = _int(query.get("run_id")), _int(query.get("after_seq"))
-        if run_id is not None:
-            await self._resume(run_id, after_seq or 0)
+        resume = resume_query(self.scope.get("query_string", b""))
+        if resume is not None:
+            run_id, after_seq = resume
+            if run_id is None or after_seq is None:
+                await self._error("bad_frame", "run_id and after_seq must be integers >= 0")
+            else:
+                await self._resume(run_id, after_seq)
             return
         log = self.hub.active_log(self.thread_id)
         if log is None and active_run is not None:
@@ -119,7 +129,8 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self._send_through(log, log.last_seq)
 
     async def _resume(self, run_id: int, after_seq: int) -> None:
-        self.next_seq[run_id] = after_seq + 1
+        # Set before any await: a frame delivered meanwhile must not go out from seq 1.
+        before, self.next_seq[run_id] = self.next_seq.get(run_id), after_seq + 1
         log = self.hub.log(run_id)
         if log is None or log.thread_id != self.thread_id:
             status = await self._run_status(run_id)
@@ -130,21 +141,36 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             if log is None:  # not live here: its final state is in the database
                 await self._frame("resync", run_id, {"id": run_id, "status": status})
                 return
+        if _past_the_end(log, after_seq):
+            self._restore_next_seq(run_id, before)
+            message = f"after_seq {after_seq} is past the run's last event ({log.last_seq})"
+            await self._error("bad_frame", message, run_id=run_id)
+            return
         await self._send_through(log, log.last_seq)
+
+    def _restore_next_seq(self, run_id: int, before: int | None) -> None:
+        if before is None:
+            self.next_seq.pop(run_id, None)
+        else:
+            self.next_seq[run_id] = before
 
     # -- control messages from the hub or other processes' (channel layer) ---------------
 
     async def run_started(self, message: dict[str, Any]) -> None:
         """A run of this thread was queued or started, maybe in another process."""
-        run_id = _int(message.get("run_id"))
+        run_id = whole_number(message.get("run_id"))
         log = self.hub.watch(run_id, self.thread_id) if run_id is not None else None
         if log is not None:
             await self._send_through(log, log.last_seq)
 
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The session that opened this socket logged out (`chat.session_end`)."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     async def run_settled(self, message: dict[str, Any]) -> None:
         """A run was settled without its stream (its process died): when its final frames
         could not be appended, the browser takes the final state from the database."""
-        run_id = _int(message.get("run_id"))
+        run_id = whole_number(message.get("run_id"))
         log = self.hub.log(run_id) if run_id is not None else None
         if run_id is None or message.get("stream") or (log is not None and log.ended):
             return
@@ -156,14 +182,14 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     # -- client frames -------------------------------------------------------------------
 
     async def _on_resume(self, frame: dict[str, Any]) -> None:
-        run_id, after_seq = _int(frame.get("run_id")), _int(frame.get("after_seq"))
-        if run_id is None or after_seq is None or after_seq < 0:
+        run_id, after_seq = whole_number(frame.get("run_id")), whole_number(frame.get("after_seq"))
+        if run_id is None or after_seq is None:
             await self._error("bad_frame", "resume needs integer run_id and after_seq >= 0")
             return
         await self._resume(run_id, after_seq)
 
     async def _on_cancel(self, frame: dict[str, Any]) -> None:
-        run_id = _int(frame.get("run_id"))
+        run_id = whole_number(frame.get("run_id"))
         status = await self._run_status(run_id or 0)
         if run_id is None or status is None:
             await self._error("not_found", "no such run in this thread", run_id=run_id)
@@ -190,6 +216,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             )
         except NotFound:
             return CLOSE_NOT_FOUND, None
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.tenancy = SocketTenancy(user.pk, session_key, self.channel_name)
+        if not await self.tenancy.enter():
+            return CLOSE_TOO_MANY_SOCKETS, None
         return None, active
 
     async def _run_status(self, run_id: int) -> str | None:
@@ -205,23 +235,12 @@ _HANDLERS = {
 }
 
 
-def _parse_frame(raw: str) -> dict[str, Any] | None:
-    try:
-        frame = json.loads(raw)
-    except ValueError:
-        return None
-    return frame if isinstance(frame, dict) else None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+def _past_the_end(log: RunLog, after_seq: int) -> bool:
+    """True when nothing after `after_seq` will ever be in the log. A log that has ended is
+    complete; so is one in a single process. With runs across processes, a live log mirrored
+    from another process's stream may lag behind what a browser saw through that process."""
+    complete = log.ended or not fanout_redis.enabled()
+    return complete and after_seq > log.last_seq
 
 
 def _size(raw: str) -> int:

@@ -6,10 +6,13 @@
     ├── Conflict         409   the thread or run is in the wrong state for this
     │   ├── RunActive          a run of the thread is still active; retry once it ended
     │   └── RunEnded           the run already ended, so there is nothing left to cancel
-    └── RateLimited      429   too many runs started in the last minute; retry later
+    ├── TooLarge         413   the request body is over DATA_UPLOAD_MAX_MEMORY_SIZE
+    ├── RateLimited      429   too many runs started in the last minute; retry later
+    └── Unavailable      503   the database cannot be reached or is locked; retry later
 
 Each error has a stable machine-readable `code` (what clients branch on) and a human
-`message` (what they may show). `retryable` says whether the same request may succeed later.
+`message` (what they may show). `retryable` says whether the same request may succeed later,
+and `retry_after`, when known, in how many seconds (the `Retry-After` header).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ class ServiceError(Exception):
     code = "error"
     retryable = False
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
         if code is not None:
             self.code = code
 
@@ -51,7 +57,18 @@ class RunEnded(Conflict):
     code = "run_ended"
 
 
+class TooLarge(ServiceError):
+    status = 413
+    code = "body_too_large"
+
+
 class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"
+    retryable = True
+
+
+class Unavailable(ServiceError):
+    status = 503
+    code = "database_unavailable"
     retryable = True

@@ -17,6 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from chat import upstream_policy
+from chat.simulator_key import simulator_key
+
 
 def default_response_format() -> str | dict[str, Any]:
     return "auto"
@@ -115,6 +118,8 @@ class Assistant(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if refused := upstream_policy.problems(self):
+            raise ValidationError(refused)
         if not isinstance(self.tools, list) or not all(
             isinstance(tool, dict) and "type" in tool for tool in self.tools
         ):
@@ -144,6 +149,9 @@ class Assistant(models.Model):
 
     def api_key(self) -> str | None:
         if not self.api_key_env:
+            # The built-in simulator: the key the one mounted at /sim asks of this app.
+            return None if self.base_url else simulator_key()
+        if not upstream_policy.key_may_be_sent(self):
             return None
         return os.environ.get(self.api_key_env) or None
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from chat.errors import InvalidInput, NotFound
@@ -92,8 +92,11 @@ def run_get(*, user: AnyUser, thread_id: int, run_id: int) -> Run:
         raise NotFound("No such run.") from None
 
 
-def runs_started_since(*, user_id: int, since: datetime) -> int:
-    return Run.objects.filter(thread__owner_id=user_id, created_at__gte=since).count()
+def runs_started_since(*, user_id: int, since: datetime) -> tuple[int, datetime | None]:
+    """How many runs the user started since then, and when the first of them started."""
+    runs = Run.objects.filter(thread__owner_id=user_id, created_at__gte=since)
+    found = runs.aggregate(count=Count("pk"), first=Min("created_at"))
+    return found["count"], found["first"]
 
 
 def assistant_list() -> QuerySet[Assistant]:

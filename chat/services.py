@@ -7,6 +7,7 @@ hands the committed run to the run engine (`get_engine().launch(run.pk)`), which
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from chat.storable import unstorable_count
 
 TITLE_CHARS = 60
 TITLE_MAX_CHARS = 200
+RATE_WINDOW = timedelta(seconds=60)  # RUNS_PER_MINUTE counts the runs started in this
 
 
 def thread_create(
@@ -180,6 +182,12 @@ def _default_assistant() -> Assistant:
 def _check_rate(user_id: int) -> None:
     # Counted from Run rows, so it holds across processes without a cache. Two requests at
     # the same instant can both pass; one run over the limit is acceptable.
-    since = timezone.now() - timedelta(seconds=60)
-    if selectors.runs_started_since(user_id=user_id, since=since) >= settings.RUNS_PER_MINUTE:
-        raise RateLimited("Too many messages in the last minute; wait a moment.")
+    now = timezone.now()
+    started, first = selectors.runs_started_since(user_id=user_id, since=now - RATE_WINDOW)
+    if started >= settings.RUNS_PER_MINUTE:
+        # The window slides: a run can start again once the first run in it leaves.
+        wait = (first or now) + RATE_WINDOW - now
+        raise RateLimited(
+            "Too many messages in the last minute; wait a moment.",
+            retry_after=max(1, math.ceil(wait.total_seconds())),
+        )

@@ -1,5 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels, and the simulator
-upstream mounted at /sim/ when SIMULATOR_MOUNT is on (the laptop default)."""
+upstream mounted at /sim/ when SIMULATOR_MOUNT is on (by default, only with DEBUG)."""
 
 import os
 from typing import Any
@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
 
+import config.daphne_close  # noqa: E402,F401
 import config.daphne_nodelay  # noqa: E402,F401  (before daphne accepts a connection)
 
 django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application does first
@@ -18,29 +19,27 @@ django_asgi_app = ASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.collector import settle_collector  # noqa: E402
 from config.run_hosting import HostRuns  # noqa: E402
+from config.simulator_mount import mount_simulator  # noqa: E402
+from config.ws_origin import SameOriginSockets  # noqa: E402
 
 http_app: Any = RequestLanes(django_asgi_app)
 if settings.SERVE_STATIC:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
     http_app = ASGIStaticFilesHandler(http_app)
-if settings.SIMULATOR_MOUNT:
-    from assistants_proxy.simulator import mount_prefix  # noqa: E402
-
-    http_app = mount_prefix("/sim", http_app)
+http_app = mount_simulator(http_app)
 
 application = HostRuns(
     ProtocolTypeRouter(
         {
             "http": http_app,
             "websocket": ServerSendInScope(
-                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+                SameOriginSockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

@@ -3,6 +3,8 @@
 Registered from config/settings.py: config is not an app with a ready() hook, and the settings
 module is the one thing every process imports.
 
+A simulator mounted in the web process is a warning (config.W002): see config/simulator_mount.py.
+
 A weak SECRET_KEY is an error here, not Django's warning (security.W009): with it, anyone can
 forge session cookies and password-reset links. The settings module cannot refuse it at
 import, because the test suite and `make run` run with short throwaway keys; compose runs
@@ -71,6 +73,21 @@ def check_hsts_preload(**kwargs: Any) -> list[checks.CheckMessage]:
             "SECURE_HSTS_PRELOAD is on, but the browsers' preload list only accepts "
             f"SECURE_HSTS_SECONDS >= {ONE_YEAR} with SECURE_HSTS_INCLUDE_SUBDOMAINS on.",
             id="config.W001",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_simulator_mount(**kwargs: Any) -> list[checks.CheckMessage]:
+    if not settings.SIMULATOR_MOUNT:
+        return []
+    return [
+        checks.Warning(
+            "SIMULATOR_MOUNT is on: the simulator upstream answers at /sim/ and executes in "
+            "the web process, for every logged-in user.",
+            hint="Set SIMULATOR_MOUNT=0; run the simulator as a service of its own "
+            "(SIMULATOR_URL) if a deployment needs it.",
+            id="config.W002",
         )
     ]
 

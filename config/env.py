@@ -12,10 +12,18 @@ from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# Every variable the settings read: the app's own configuration, some of it secret
+# (SECRET_KEY, DATABASE_URL). chat.upstream_policy never sends one of them as an API key.
+READ: set[str] = set()
+
+
+def _get(name: str) -> str | None:
+    READ.add(name)
+    return os.environ.get(name)
 
 
 def env_str(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name)
+    value = _get(name)
     if value is None:
         if default is None:
             raise ImproperlyConfigured(f"{name} must be set")
@@ -24,7 +32,7 @@ def env_str(name: str, default: str | None = None) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None:
         return default
     lowered = raw.strip().lower()
@@ -36,7 +44,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None:
         return default
     try:
@@ -49,7 +57,7 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 
 def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None:
         return default
     try:
@@ -62,7 +70,7 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]

@@ -1,10 +1,11 @@
 """Django's middleware, without a thread hop per hook under ASGI.
 
 Under ASGI, `MiddlewareMixin` runs every `process_request` and `process_response` through
-`sync_to_async`, and Django wraps every sync `process_view` the same way: with the seven
-middleware of `config.settings`, a dozen round trips to a worker thread per request, even
-though these hooks only read cookies and set headers. Each class here is Django's own, with
-the hooks called in the event loop when they do no I/O, and in a thread when they may:
+`sync_to_async`, and Django wraps every sync `process_view` the same way: with the middleware
+of `config.settings` (Django's seven and django-csp's), a dozen round trips to a worker
+thread per request, even though these hooks only read cookies and set headers. Each class
+here is Django's own (or django-csp's), with the hooks called in the event loop when they do
+no I/O, and in a thread when they may:
 
 - a session is saved only when it changed (a login, a logout);
 - messages are stored only when a view added or read some (the pages, not the API);
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from csp import middleware as csp
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth import middleware as auth
@@ -25,6 +27,8 @@ from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
+
+from chat.views.http import is_api
 
 
 class _InlineHooks:
@@ -58,6 +62,10 @@ class SecurityMiddleware(_InlineHooks, security.SecurityMiddleware):
     pass
 
 
+class CSPMiddleware(_InlineHooks, csp.CSPMiddleware):
+    """django-csp's: sets the Content-Security-Policy header from settings, no I/O."""
+
+
 class SessionMiddleware(_InlineHooks, sessions.SessionMiddleware):
     def response_needs_thread(self, request: HttpRequest) -> bool:
         session = getattr(request, "session", None)
@@ -66,7 +74,13 @@ class SessionMiddleware(_InlineHooks, sessions.SessionMiddleware):
 
 
 class CommonMiddleware(_InlineHooks, common.CommonMiddleware):
-    pass
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        # Not under /api/: the redirect would turn a POST into a GET (and with DEBUG on,
+        # Django raises instead of redirecting one). The API answers a JSON 404 that names
+        # the path with its slash (chat.views.errors.api_not_found).
+        if is_api(request.path_info):
+            return False
+        return bool(super().should_redirect_with_slash(request))
 
 
 class CsrfViewMiddleware(_InlineHooks, csrf.CsrfViewMiddleware):

@@ -6,9 +6,11 @@ stops the process at start-up (see `config/env.py`).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -48,18 +50,23 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
+    "csp",
     "chat",
 ]
 
 # Django's own middleware, without a trip to a worker thread per hook under ASGI.
 MIDDLEWARE = [
     "config.middleware.SecurityMiddleware",
+    "config.middleware.CSPMiddleware",
     "config.middleware.SessionMiddleware",
     "config.middleware.CommonMiddleware",
     "config.middleware.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
     "config.middleware.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,7 +112,9 @@ else:
             # WAL: readers never wait for the run engine's writes, and a commit is an
             # append, not a journal rewrite with several fsyncs.
             "OPTIONS": {
-                "timeout": 20,
+                # How long a write waits for another's lock before it fails (the API then
+                # answers 503 database_unavailable).
+                "timeout": env_float("SQLITE_TIMEOUT", 20.0, minimum=0.1),
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
@@ -129,6 +138,12 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Django's cache holds counters that every process must share (sign-ups per address): Redis
+# when there is one, else the process's memory (Django's default).
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -137,6 +152,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 CSRF_FAILURE_VIEW = "chat.views.errors.csrf_failure"
+
+# --- Log-in throttling (django-axes), on the site's log-in page and the admin's. After
+# LOGIN_FAILURE_LIMIT wrong passwords in a row for one account, or from one address, log-ins
+# for it are refused (429, with Retry-After) for LOGIN_LOCKOUT_MINUTES after the last attempt,
+# the right password included. Attempts are rows in the database, shared by every process.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out attempt
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each counted on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "chat.views.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # a row per successful log-in, kept for ever: not wanted
+# New accounts from one address in a clock hour (chat/signup_limit.py).
+SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5, minimum=1)
+# How many proxies in front of the app append to X-Forwarded-For (config/client_ip.py): the
+# address log-ins and sign-ups are counted by. 1 behind nginx, 2 with a TLS terminator too.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -172,6 +208,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response: scripts, styles, fonts and
+# connections (fetch, WebSocket) from this site only; images from this site and data: URLs.
+# A reply is the model's text, which a prompt injection can write: a remote image in it would
+# be fetched when shown, its URL carrying whatever the conversation said. The UI shows such
+# images as links (static/chat/render.js); this policy stops the fetch if one slips through.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # Our deploy checks (weak SECRET_KEY, HSTS preload prerequisites) for `check --deploy`.
 import config.checks  # noqa: E402,F401
 
@@ -188,12 +243,25 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # django-axes says at INFO that it started, in every process and command; its failed
+    # attempts and lockouts are warnings.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # --- The assistant upstream and the run engine.
 PORT = env_int("PORT", 8000, minimum=1)
-# The simulator is mounted in this app at /sim/ so that `make run` needs no second process.
-SIMULATOR_MOUNT = env_bool("SIMULATOR_MOUNT", True)
+# What an assistant edited in the admin may name as its API key's variable (api_key_env):
+# these names, or names with this prefix; never one of the variables read here
+# (chat/upstream_policy.py). Neither set: assistants send no key from the environment.
+UPSTREAM_KEY_VARIABLES = env_list("UPSTREAM_KEY_VARIABLES", [])
+UPSTREAM_KEY_PREFIX = env_str("UPSTREAM_KEY_PREFIX", "")
+# The hosts an assistant's base_url may name (".example.com" for its subdomains too); empty:
+# any host, over http or https.
+UPSTREAM_HOSTS = env_list("UPSTREAM_HOSTS", [])
+# The simulator is mounted in this app at /sim/ so that `make run` needs no second process; in
+# production it would run anyone's requests in the web process, so by default only with DEBUG
+# (config/simulator_mount.py; `check --deploy` warns when it is on).
+SIMULATOR_MOUNT = env_bool("SIMULATOR_MOUNT", DEBUG)
 SIMULATOR_URL = env_str("SIMULATOR_URL", f"http://127.0.0.1:{PORT}/sim/v1")
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
 # The longest silence between two chunks of an upstream's answer (httpx's read timeout). A
@@ -210,6 +278,9 @@ MAX_MESSAGE_CHARS = env_int("MAX_MESSAGE_CHARS", 32000, minimum=1)
 RUNS_PER_MINUTE = env_int("RUNS_PER_MINUTE", 20, minimum=1)
 WS_HEARTBEAT_SECONDS = env_float("WS_HEARTBEAT_SECONDS", 20.0, minimum=0.5)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 65536, minimum=1024)
+# Sockets one user may hold open at once, across processes with Redis (chat/socket_cap.py):
+# one per open chat tab.
+WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 20, minimum=1)
 TOOL_TIMEOUT_SECONDS = env_float("TOOL_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 MAX_TOOL_ROUNDS = env_int("MAX_TOOL_ROUNDS", 8, minimum=1)
 WEATHER_GEOCODING_URL = env_str(

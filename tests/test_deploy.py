@@ -29,24 +29,23 @@ COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 ENV_EXAMPLE = REPO / ".env.example"
 PROBE = REPO / "deploy" / "probe.py"
+DEPLOY_DOC = REPO / "docs" / "deploy.md"
 # Services that run for good; `migrate` is a one-shot step.
 LONG_RUNNING = {"nginx", "web1", "web2", "worker", "simulator", "redis", "postgres"}
 APP_SERVICES = {"web1", "web2", "worker", "migrate"}
 
 
+def documented_production_settings() -> dict[str, str]:
+    """The variables of the `check --deploy` command in docs/deploy.md, which tells an operator
+    what to set behind TLS: read from the page, so the page and the test cannot drift."""
+    section = DEPLOY_DOC.read_text().split("## `check --deploy`", 1)[1]
+    command = section.split("```sh", 1)[1].split("```", 1)[0]
+    return dict(re.findall(r"\b([A-Z][A-Z0-9_]*)=(\S+)", command))
+
+
 def production_env(**overrides: str) -> dict[str, str]:
-    """What docs/deploy.md tells an operator to set behind TLS."""
-    values = {
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "chat.example.com",
-        "CSRF_TRUSTED_ORIGINS": "https://chat.example.com",
-        "SECURE_SSL_REDIRECT": "1",
-        "SECURE_HSTS_SECONDS": "31536000",
-        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
-        "SECURE_HSTS_PRELOAD": "1",
-        "SIMULATOR_MOUNT": "0",
-    }
+    """The documented production settings, with a generated SECRET_KEY."""
+    values = {**documented_production_settings(), "SECRET_KEY": secrets.token_urlsafe(50)}
     values.update(overrides)
     return app_env(**values)
 
@@ -75,6 +74,18 @@ def env_example() -> dict[str, str]:
 
 
 # -- settings --------------------------------------------------------------------------------
+
+
+def test_the_documented_production_settings_are_read_from_the_page() -> None:
+    documented = documented_production_settings()
+    assert documented["DEBUG"] == "0" and documented["SECRET_KEY"] == "..."
+    expected = {
+        "ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "SECURE_HSTS_SECONDS",
+        "TRUSTED_PROXY_HOPS",
+    }
+    assert expected | {"UPSTREAM_KEY_VARIABLES", "UPSTREAM_HOSTS"} <= set(documented)
 
 
 def test_the_deploy_check_is_clean_with_production_settings() -> None:

@@ -37,11 +37,11 @@ PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 # Each package whose internals the project touches, and the project's files that touch them.
 USERS = {
-    "Django": "config/middleware.py, config/asgi_tuning.py",
+    "Django": "config/middleware.py, config/asgi_tuning.py, config/ws_origin.py",
     "asgiref": "config/asgi_tuning.py",
-    "daphne": "config/daphne_nodelay.py",
+    "daphne": "config/daphne_nodelay.py, config/daphne_close.py",
     "Twisted": "config/daphne_nodelay.py",
-    "autobahn": "config/daphne_nodelay.py",
+    "autobahn": "config/daphne_nodelay.py, config/daphne_close.py",
     "httpcore": "assistants_proxy/lean_http.py, assistants_proxy/lean_backend.py",
     "httpx-sse": "assistants_proxy/sse.py",
     "redis": "chat/fanout/redis.py",
@@ -213,6 +213,14 @@ def test_daphne_methods_replaced_by_the_nodelay_module() -> None:
     expect_params(send, ["self", "content", "binary"], "daphne")
 
 
+def test_daphne_closes_a_socket_through_server_close() -> None:
+    # config/daphne_close.py replaces it, and sends RFC codes with autobahn's sendCloseFrame.
+    expect_params("daphne.ws_protocol.WebSocketProtocol.serverClose", ["self", "code"], "daphne")
+    expect_uses("daphne.ws_protocol.WebSocketProtocol.handle_reply", "serverClose", "daphne")
+    frame = "autobahn.websocket.protocol.WebSocketProtocol.sendCloseFrame"
+    expect_params(frame, ["self", "code", "reasonUtf8", "isReply"], "autobahn")
+
+
 def test_twisted_request_takes_the_form_parsing_switch() -> None:
     init = lookup("twisted.web.http.Request.__init__", "Twisted")
     params = inspect.signature(init).parameters
@@ -284,6 +292,16 @@ def test_django_caches_the_async_user_and_messages_where_the_middleware_looks() 
     storage_init = "django.contrib.messages.storage.base.BaseStorage.__init__"
     expect_uses(storage_init, "used", "Django")
     expect_uses(storage_init, "added_new", "Django")
+
+
+def test_django_csrf_verifies_an_origin_from_the_request_alone() -> None:
+    # config/ws_origin.py hands it a request built from a WebSocket handshake.
+    verify = "django.middleware.csrf.CsrfViewMiddleware._origin_verified"
+    expect_params(verify, ["self", "request"], "Django")
+    expect_uses(verify, "get_host", "Django")
+    expect_uses(verify, "is_secure", "Django")
+    expect_uses(verify, "allowed_origins_exact", "Django")
+    expect_uses(verify, "allowed_origin_subdomains", "Django")
 
 
 def test_django_asgi_handler_listens_for_the_disconnect_in_a_method() -> None:

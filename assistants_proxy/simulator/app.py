@@ -6,6 +6,7 @@
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .asgi import (
@@ -107,11 +108,21 @@ def serve(host: str = "127.0.0.1", port: int = 8765, **options: Any) -> None:
     uvicorn.run(create_app(**options), host=host, port=port, ws="none", lifespan="on", **server)
 
 
-def mount_prefix(prefix: str, other_app: ASGIApp, **options: Any) -> ASGIApp:
+def mount_prefix(
+    prefix: str,
+    other_app: ASGIApp,
+    *,
+    guard: Callable[[ASGIApp], ASGIApp] | None = None,
+    **options: Any,
+) -> ASGIApp:
     """Route HTTP requests under `prefix` to a new simulator, with the prefix stripped
-    (``/sim/v1/threads`` -> ``/v1/threads``), and everything else to `other_app`."""
+    (``/sim/v1/threads`` -> ``/v1/threads``), and everything else to `other_app`.
+
+    `guard`, when given, wraps the simulator: an ASGI middleware of the embedding app that
+    decides who may use it (``config/simulator_mount.py`` asks for a login or a key)."""
     prefix = "/" + prefix.strip("/")
     simulator = create_app(**options)
+    simulator = guard(simulator) if guard is not None else simulator
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

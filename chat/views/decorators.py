@@ -1,23 +1,32 @@
 """Decorators that make a view part of the JSON API. Each works on sync and async views.
 
-api_endpoint(GET=..., POST=...)   405 for other methods, then the two below
+api_endpoint(GET=..., POST=...)   never cached, the errors below, 401, then 405 for others
 json_login_required               401 JSON instead of a redirect to the login page
-service_errors                    a ServiceError becomes {"error": {"code", "message"}}
+service_errors                    a ServiceError becomes {"error": {"code", "message"}}, and
+                                  a database that cannot be reached a 503 `Unavailable`
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
 
-from chat.errors import ServiceError
+from chat.errors import ServiceError, Unavailable
 from chat.views.http import error_response
 
 View = Callable[..., Any]
+logger = logging.getLogger(__name__)
+# What Django raises when the database is down, unreachable, out of pooled connections
+# (psycopg_pool's PoolTimeout, wrapped) or, for SQLite, locked past its timeout.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_RETRY_SECONDS = 5
 
 
 def json_login_required(view: View) -> View:
@@ -51,8 +60,8 @@ def service_errors(view: View) -> View:
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
                 return await view(request, *args, **kwargs)
-            except ServiceError as exc:
-                return error_response(exc.status, exc.code, exc.message)
+            except (ServiceError, *DATABASE_DOWN) as exc:
+                return _answer(exc)
 
         return async_wrapper
 
@@ -60,10 +69,19 @@ def service_errors(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except ServiceError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        except (ServiceError, *DATABASE_DOWN) as exc:
+            return _answer(exc)
 
     return wrapper
+
+
+def _answer(exc: Exception) -> HttpResponse:
+    if not isinstance(exc, ServiceError):
+        # The exception's class only: its text may hold a connection string.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        message = "The database cannot be reached right now; try again in a few seconds."
+        exc = Unavailable(message, retry_after=DATABASE_RETRY_SECONDS)
+    return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after)
 
 
 def by_method(**handlers: View) -> View:
@@ -95,7 +113,8 @@ def by_method(**handlers: View) -> View:
 
 
 def api_endpoint(**handlers: View) -> View:
-    return json_login_required(service_errors(by_method(**handlers)))
+    # service_errors outside the login check: loading the session is the first query.
+    return never_cache(service_errors(json_login_required(by_method(**handlers))))
 
 
 def _as_async(handler: View) -> View:

@@ -5,14 +5,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.utils.cache import add_never_cache_headers
 
-from chat.errors import InvalidInput
+from chat.errors import InvalidInput, TooLarge
+
+API_PREFIX = "/api/"
 
 
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+def is_api(path: str) -> bool:
+    """Whether `path` is the JSON API's, whose every answer is JSON (docs/api.md)."""
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
+
+
+def error_response(
+    status: int, code: str, message: str, *, retry_after: int | None = None
+) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    # One user's data or state: never kept by the browser's cache or a proxy's.
+    add_never_cache_headers(response)
+    return response
 
 
 def request_owner(request: HttpRequest) -> User:
@@ -24,10 +41,15 @@ def request_owner(request: HttpRequest) -> User:
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:
-    """The request body as a JSON object; InvalidInput for anything else."""
+    """The request body as a JSON object; InvalidInput for anything else, TooLarge for a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE (which Django refuses to read)."""
     try:
         body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise TooLarge(f"The body is larger than {limit:,} bytes.") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the JSON reader follows.
         raise InvalidInput("The body is not valid JSON.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")

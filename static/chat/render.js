@@ -1,6 +1,7 @@
 // Markdown to safe HTML, code highlighting, and the small DOM builders the views share.
 // Replies are untrusted: whatever the model writes goes through DOMPurify before it touches
-// the DOM, so `<script>` or `<img onerror=...>` in a reply never runs.
+// the DOM, so `<script>` or `<img onerror=...>` in a reply never runs, and an image from another
+// site is never fetched.
 
 import { marked } from "../vendor/marked/marked.esm.js";
 import DOMPurify from "../vendor/dompurify/purify.es.js";
@@ -23,6 +24,47 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
     node.setAttribute("rel", "noopener noreferrer nofollow");
   }
 });
+
+// An image from another site would be fetched the moment a reply shows it, and its URL can
+// carry what the conversation said: a way out for a prompt-injected reply. Such an image
+// becomes a link the user may choose to open; the Content-Security-Policy (img-src 'self'
+// data:) blocks the fetch anyway. This runs in DOMPurify's inert document, where nothing loads.
+DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName !== "IMG") return;
+  node.removeAttribute("srcset"); // candidates from anywhere; src alone is judged
+  const src = node.getAttribute("src") ?? "";
+  if (isRemote(src)) node.replaceWith(remoteImageLink(node, src));
+});
+
+function isRemote(src) {
+  try {
+    const url = new URL(src, location.href);
+    return url.protocol !== "data:" && url.origin !== location.origin;
+  } catch {
+    return true; // not a URL we can judge: do not load it
+  }
+}
+
+function remoteImageLink(image, src) {
+  const link = image.ownerDocument.createElement("a");
+  const alt = image.getAttribute("alt");
+  const where = `image on ${hostOf(src)}`;
+  link.className = "remote-image";
+  link.setAttribute("href", src);
+  link.setAttribute("title", src);
+  link.setAttribute("target", "_blank");
+  link.setAttribute("rel", "noopener noreferrer nofollow");
+  link.textContent = alt ? `${alt} (${where})` : where[0].toUpperCase() + where.slice(1);
+  return link;
+}
+
+function hostOf(src) {
+  try {
+    return new URL(src, location.href).host || "another site";
+  } catch {
+    return "another site";
+  }
+}
 
 // Markdown source -> sanitised HTML string.
 export function renderMarkdown(text) {

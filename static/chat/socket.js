@@ -10,11 +10,13 @@ const TERMINAL_EVENTS = new Set([
   "thread.run.expired",
 ]);
 
-// Close codes after which reconnecting cannot help (protocol.md: 4401 logged out, 4404 not yours).
+// Close codes after which reconnecting cannot help (protocol.md: 4401 logged out, 4403 not
+// this site's page, 4404 not yours, 4429 too many sockets open).
 const FINAL_CLOSE_CODES = new Map([
   [4401, "You are logged out. Log in again to continue."],
   [4403, "You are not allowed to open this chat."],
   [4404, "This chat does not exist (it may have been deleted)."],
+  [4429, "Too many chats are open in your tabs. Close some, then reload this page."],
 ]);
 
 const BACKOFF_BASE_MS = 500;

@@ -50,10 +50,13 @@ def test_a_blank_base_url_resolves_to_the_simulator(settings: Settings) -> None:
     assert Assistant(base_url="http://llm:8080/v1").resolved_base_url() == "http://llm:8080/v1"
 
 
-def test_the_api_key_is_read_from_the_named_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_api_key_is_read_from_the_named_variable(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    settings.UPSTREAM_KEY_VARIABLES = ["CHAT_TEST_KEY"]
     monkeypatch.setenv("CHAT_TEST_KEY", "sk-secret")
     assert Assistant(api_key_env="CHAT_TEST_KEY").api_key() == "sk-secret"
-    assert Assistant(api_key_env="").api_key() is None
+    assert Assistant(api_key_env="", base_url="http://llm:8080/v1").api_key() is None
     monkeypatch.delenv("CHAT_TEST_KEY")
     assert Assistant(api_key_env="CHAT_TEST_KEY").api_key() is None
 

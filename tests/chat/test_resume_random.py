@@ -12,6 +12,8 @@ while the run streams and the rest after it ended. A socket resumes in one of th
   log from seq 1, which every socket that connects without a query gets (docs/protocol.md,
   "Replay"). This is how a browser fills a gap, and the one way to rewind a socket.
 
+Some resume past the last frame the server holds: that is refused with a `bad_frame` error.
+
 Checked: every frame of a seq is the same bytes on every socket; what follows a resume starts
 exactly at N+1 and has no gap; a socket is sent all it asked for; and the deltas, in seq
 order, are byte for byte the reply stored in the database and returned by the API.
@@ -247,6 +249,11 @@ class Sockets:
             else:
                 await socket.close()
         context = f"connection {plan.index} {plan}, after_seq={after}: {head} {before_pong} {rest}"
+        # The answer to a resume comes before the pong: once that was read, a resume past the
+        # end of an ended run must have been refused.
+        if reader.refused or (ended_before and plan.kind == "beyond" and reader.pongs):
+            check_refused(plan, reader, head + before_pong + rest, context)
+            return
         if plan.mode == "frame_after_replay":
             tail = check_rewound(head, before_pong, rest, after, context)
         else:
@@ -273,12 +280,15 @@ class FrameReader:
         self.socket = socket
         self.seen = seen
         self.pongs = 0
+        self.refused = False  # the server answered the resume with a bad_frame error
 
     async def next(self) -> dict[str, Any]:
         raw = await self.socket.recv(decode=True)
         frame = json.loads(raw)
         if frame["seq"] is None:
-            assert frame["event"] in {"pong", "heartbeat"}, raw
+            refused = frame["event"] == "error" and frame["data"]["code"] == "bad_frame"
+            assert refused or frame["event"] in {"pong", "heartbeat"}, raw
+            self.refused = self.refused or refused
             self.pongs += frame["event"] == "pong"
         else:
             assert frame["run_id"] == self.seen.run_id, raw
@@ -312,6 +322,14 @@ class FrameReader:
                 if frame["event"] in TERMINAL and (terminal_ends or self.pongs):
                     break
         return seqs
+
+
+def check_refused(plan: Plan, reader: FrameReader, seqs: list[int], context: str) -> None:
+    """A resume past the end of the log the server holds is refused (a past-the-end resume of
+    an ended run always is), and the socket goes on as one that never asked: the active run
+    from seq 1, or nothing."""
+    assert plan.kind == "beyond" and reader.refused, context
+    assert seqs == list(range(1, len(seqs) + 1)), context
 
 
 def split_replay(seqs: list[int], after: int, *, via_frame: bool) -> tuple[list[int], list[int]]:
@@ -366,13 +384,13 @@ def reply_from_deltas(seen: Observed) -> str:
     return "".join(parts)
 
 
-async def sign_up(http: httpx.AsyncClient) -> None:
+async def sign_up(http: httpx.AsyncClient, username: str = "alice") -> None:
     form = await http.get("/accounts/signup/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
     assert token, form.text
     fields = {
         "csrfmiddlewaretoken": token.group(1),
-        "username": "alice",
+        "username": username,
         "password1": "correct-horse-battery-9",
         "password2": "correct-horse-battery-9",
     }

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
+from tests.e2e.another_site import AnotherSite, another_site
 from tests.e2e.appserver import running_app
 
 # Assistants beside the migration's default "Simulator" (Assistants API): the same built-in
@@ -36,6 +37,20 @@ for name, protocol, model in [
     Assistant.objects.create(
         name=name, protocol=protocol, model=model, instructions=seed.instructions, tools=seed.tools
     )
+"""
+# An administrator, for the admin's pages.
+ADMIN_PASSWORD = "admin-correct-horse-battery-9"
+ADMIN = f"""
+from django.contrib.auth.models import User
+User.objects.create_superuser("admin", "admin@example.com", {ADMIN_PASSWORD!r})
+"""
+# An assistant whose upstream is another site (`another_site.py`): its replies show a remote
+# image, as a prompt-injected reply would.
+ANOTHER_SITE_ASSISTANT = """
+from chat.models import Assistant
+Assistant.objects.create(
+    name="Another site", protocol="chat_completions", model="another-model", base_url={url!r}
+)
 """
 
 
@@ -105,9 +120,17 @@ def weather_api() -> Iterator[WeatherApi]:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory, weather_api: WeatherApi) -> Iterator[str]:
+def other_site() -> Iterator[AnotherSite]:
+    with another_site() as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    tmp_path_factory: pytest.TempPathFactory, weather_api: WeatherApi, other_site: AnotherSite
+) -> Iterator[str]:
     """Base URL (``http://127.0.0.1:PORT``) of the real app served by daphne, its weather
-    tool pointed at the fake Open-Meteo."""
+    tool pointed at the fake Open-Meteo, with an assistant answered by `other_site`."""
     if not shutil.which(chromium_path()):
         _missing(f"Chromium not found at {chromium_path()} (set CHROMIUM_PATH)")
     workdir = tmp_path_factory.mktemp("e2e-app")
@@ -115,7 +138,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, weather_api: WeatherApi
         "WEATHER_GEOCODING_URL": f"{weather_api.url}/v1/search",
         "WEATHER_FORECAST_URL": f"{weather_api.url}/v1/forecast",
     }
-    with running_app(workdir, env=env, setup=[MORE_ASSISTANTS]) as app:
+    another = ANOTHER_SITE_ASSISTANT.format(url=f"{other_site.url}/v1")
+    with running_app(workdir, env=env, setup=[MORE_ASSISTANTS, another, ADMIN]) as app:
         yield app.url
 
 

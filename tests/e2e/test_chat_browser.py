@@ -265,7 +265,12 @@ def test_the_user_picks_the_assistant_of_a_new_chat(page: Page, page_errors: lis
     picker = page.locator("#assistant-picker")
     expect(picker).to_be_visible()
     expect(picker.locator("option")).to_have_text(
-        ["Simulator · gpt-4o", "Chat simulator · sim-chat", "Responses simulator · sim-responses"]
+        [
+            "Simulator · gpt-4o",
+            "Another site · another-model",  # conftest.py: for test_hostile_pages.py
+            "Chat simulator · sim-chat",
+            "Responses simulator · sim-responses",
+        ]
     )
     assert selected_label(picker) == "Simulator · gpt-4o"  # the default
     expect(page.locator("#thread-assistant")).to_be_hidden()
