@@ -87,10 +87,13 @@ def on_requires_action(execution: Paused, data: dict[str, Any]) -> None:
 
 async def outputs(execution: Paused, calls: list[dict[str, Any]]) -> list[dict[str, str]] | None:
     """The server's functions' outputs, or the client's (None when they never came)."""
-    pending, execution.client_wait = execution.client_wait, None
+    pending = execution.client_wait
     if pending is None:
         return await call_tools(calls, time_limit=settings.TOOL_TIMEOUT_SECONDS)
-    given = await _wait(execution, pending)
+    try:
+        given = await _wait(execution, pending)
+    finally:
+        execution.client_wait = None  # answered, expired or cancelled: no more submissions
     if given is not None:
         run_id = execution.ctx.run_id
         execution.writer.put(lambda: run_resume(run_id=run_id))

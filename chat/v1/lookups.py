@@ -76,5 +76,9 @@ def step_get(run: Run, step_id: str) -> RunStep:
 
 
 def messages_of(thread: Thread, *, run_id: str | None = None) -> QuerySet[Message]:
+    """The thread's messages; with `run_id`, the ones that run wrote (the user messages it
+    answered are linked to it here, but the API says they were written by no run)."""
     rows = thread.messages.all()
-    return rows.filter(run_id=internal("run", run_id)) if run_id else rows
+    if not run_id:
+        return rows
+    return rows.filter(run_id=internal("run", run_id), role=Message.Role.ASSISTANT)
