@@ -250,6 +250,8 @@ class Run(models.Model):
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
+    # What this run changes of its assistant (`chat.runs.overrides`).
+    overrides = models.JSONField(default=dict, blank=True)
     # While the run waits for a client's function outputs (`chat.runs.client_tools`): the
     # Assistants `required_action` the client answers.
     required_action = models.JSONField(null=True, blank=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from assistants_proxy.objects import text_content
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.runs.overrides import run_assistant
 from chat.serializers import step_usage
 from chat.v1.ids import external, named
 
@@ -72,7 +73,7 @@ def message_object(message: Message, *, assistant_id: int | None = None) -> Json
 
 
 def run_object(run: Run) -> JsonObject:
-    assistant = run.assistant
+    assistant = run_assistant(run)  # with what this run changed of it
     ended = not run.is_active
     status = run.status
     return {

@@ -17,7 +17,7 @@ from chat import services as web_services
 from chat.models import Run, Thread
 from chat.runs import client_tools, get_engine
 from chat.runs.store import RunContext, run_context
-from chat.v1 import fields, lookups, services, stream
+from chat.v1 import fields, lookups, run_options, services, stream
 from chat.v1.endpoint import BadParam
 from chat.v1.ids import external
 from chat.v1.shapes import run_object, thread_object
@@ -32,6 +32,8 @@ class RunAsk:
     metadata: dict[str, str]
     additional_messages: list[Any]
     stream: bool
+    overrides: dict[str, Any]
+    model: Any
 
 
 def run_ask(body: dict[str, Any]) -> RunAsk:
@@ -43,7 +45,9 @@ def run_ask(body: dict[str, Any]) -> RunAsk:
         raise BadParam("'additional_messages' must be a list.", param="additional_messages")
     if not isinstance(body.get("stream", False), bool | None):
         raise BadParam("'stream' must be true or false.", param="stream")
-    return RunAsk(assistant_id, fields.metadata(body), extra, bool(body.get("stream")))
+    stream = bool(body.get("stream"))
+    changes = run_options.overrides(body)
+    return RunAsk(assistant_id, fields.metadata(body), extra, stream, changes, body.get("model"))
 
 
 def names_for(run: Run) -> RunNames:
@@ -61,14 +65,15 @@ def names_for(run: Run) -> RunNames:
 def _start(user: User, thread: Thread, ask: RunAsk) -> tuple[Run, RunContext]:
     """In the caller's transaction: the run on the thread's messages as they stand."""
     assistant = lookups.assistant_get(user, ask.assistant_id, own=False)
+    changes = run_options.with_assistant(dict(ask.overrides), assistant, ask.model)
     for index, item in enumerate(ask.additional_messages):
         services.message_create(thread=thread, body=item, param=f"additional_messages[{index}]")
     run = web_services.run_start_on_messages(
         user_id=user.pk, thread_id=thread.pk, assistant=assistant
     )
-    if ask.metadata:
-        run.metadata = ask.metadata
-        run.save(update_fields=["metadata"])
+    if ask.metadata or changes:
+        run.metadata, run.overrides = ask.metadata, changes
+        run.save(update_fields=["metadata", "overrides"])
     return run, run_context(run, run.user_message)
 
 
