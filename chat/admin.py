@@ -13,8 +13,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils import timezone
 
-from chat.models import Assistant, Message, Run, RunStep, Thread, UserUsage
+from chat.models import ApiKey, Assistant, Message, Run, RunStep, Thread, UserUsage
 from chat.upstream_probe import probe
 
 
@@ -190,3 +191,23 @@ class UserUsageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 def _seconds(value: timedelta | None) -> str:
     return "-" if value is None else f"{value.total_seconds():.2f} s"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made by `manage.py create_api_key` or the user's keys page (the only places
+    that can show one); here they are seen and revoked."""
+
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["prefix", "user__username", "name"]
+    readonly_fields = ["user", "prefix", "hashed", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)

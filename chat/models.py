@@ -103,6 +103,19 @@ class Assistant(models.Model):
     response_format = models.JSONField(default=default_response_format, blank=True)
     truncation_strategy = models.JSONField(default=default_truncation_strategy, blank=True)
     is_default = models.BooleanField(default=False)
+    # Set for an assistant a user made over the Assistants API (`chat.v1`): it runs on the
+    # upstream of the operator's assistant for its model, and only its owner sees it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_assistants",
+    )
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # Deleted over the API: gone for its owner, kept for the threads and runs that used it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,6 +176,7 @@ class Thread(models.Model):
     assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="threads")
     title = models.CharField(max_length=200, blank=True)
     upstream_thread_id = upstream_id_field()
+    metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -235,6 +249,12 @@ class Run(models.Model):
     # died, and another one settles it.
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
+    # What this run changes of its assistant (`chat.runs.overrides`).
+    overrides = models.JSONField(default=dict, blank=True)
+    # While the run waits for a client's function outputs (`chat.runs.client_tools`): the
+    # Assistants `required_action` the client answers.
+    required_action = models.JSONField(null=True, blank=True)
 
     # Not a field: on a run that `chat.services` has just started, its user message, in hand.
     user_message: Message
@@ -356,3 +376,7 @@ class UserUsage(User):
         proxy = True
         verbose_name = "usage per user"
         verbose_name_plural = "usage per user"
+
+
+# Its own module, one of this app's models.
+from chat.models_keys import ApiKey as ApiKey  # noqa: E402

@@ -99,20 +99,25 @@ def runs_started_since(*, user_id: int, since: datetime) -> tuple[int, datetime 
     return found["count"], found["first"]
 
 
+def _offered() -> QuerySet[Assistant]:
+    # The operator's: an assistant a user made over the API (`chat.v1`) is only theirs.
+    return Assistant.objects.filter(owner=None)
+
+
 def assistant_list() -> QuerySet[Assistant]:
-    return Assistant.objects.order_by("-is_default", "name", "pk")
+    return _offered().order_by("-is_default", "name", "pk")
 
 
 def assistant_get(*, assistant_id: int) -> Assistant:
     # The id comes from a request body, not the URL: an unknown one is a bad request.
     try:
-        return Assistant.objects.get(pk=assistant_id)
+        return _offered().get(pk=assistant_id)
     except Assistant.DoesNotExist:
         raise InvalidInput("No such assistant.", code="unknown_assistant") from None
 
 
 def assistant_default() -> Assistant | None:
-    return Assistant.objects.order_by("-is_default", "pk").first()
+    return _offered().order_by("-is_default", "pk").first()
 
 
 def _user_runs(user: AnyUser) -> QuerySet[Run]:

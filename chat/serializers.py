@@ -107,3 +107,7 @@ def _step_usage(usage: Any) -> dict[str, int] | None:
         return None
     keys = ("prompt_tokens", "completion_tokens", "total_tokens")
     return {key: int(usage.get(key) or 0) for key in keys}
+
+
+# The counts of a step's usage, for the Assistants API's step objects too (`chat.v1.shapes`).
+step_usage = _step_usage

@@ -122,14 +122,7 @@ def run_cancel_orphaned(*, run: Run) -> Run:
 def _run_create(*, thread: Thread, content: str) -> Run:
     """The run and its user message, in the caller's transaction; `run.user_message` is the
     message."""
-    try:
-        run = Run.objects.create(
-            thread=thread, assistant=thread.assistant, model=thread.assistant.model
-        )
-    except IntegrityError as exc:
-        # one_active_run_per_thread. The error leaves the transaction unusable on
-        # PostgreSQL: nothing else is written, the caller's transaction rolls back.
-        raise RunActive("A reply is still being written in this thread.") from exc
+    run = _run_row(thread)
     # By id, not by instance: the message then holds no reference back to the run that
     # holds it (a cycle, left for a full collection of the garbage collector).
     run.user_message = Message.objects.create(
@@ -139,6 +132,44 @@ def _run_create(*, thread: Thread, content: str) -> Run:
         content=content,
         status=Message.Status.COMPLETED,
     )
+    return run
+
+
+def _run_row(thread: Thread) -> Run:
+    try:
+        return Run.objects.create(
+            thread=thread, assistant=thread.assistant, model=thread.assistant.model
+        )
+    except IntegrityError as exc:
+        # one_active_run_per_thread. The error leaves the transaction unusable on
+        # PostgreSQL: nothing else is written, the caller's transaction rolls back.
+        raise RunActive("A reply is still being written in this thread.") from exc
+
+
+def run_start_on_messages(*, user_id: int, thread_id: int, assistant: Assistant) -> Run:
+    """A queued run of `assistant` answering the user's thread as it stands: the Assistants
+    API adds messages first and starts a run after (`chat.v1`). The same rate limit and the
+    same one-active-run rule as `run_start_for`. The user messages no run has answered yet
+    become the run's; `run.user_message` is the last of them (or the thread's last user
+    message, for a run that answers again). NotFound, or InvalidInput for a thread with no
+    user message."""
+    with transaction.atomic():
+        try:
+            thread = Thread.objects.select_for_update(of=("self",)).get(
+                pk=thread_id, owner_id=user_id
+            )
+        except Thread.DoesNotExist:
+            raise NotFound("No such thread.") from None
+        last = thread.messages.filter(role=Message.Role.USER).order_by("-pk").first()
+        if last is None:
+            raise InvalidInput("The thread has no user message to answer.", code="no_message")
+        _check_rate(user_id)
+        thread.assistant = assistant
+        thread.save(update_fields=["assistant", "updated_at"])
+        run = _run_row(thread)
+        thread.messages.filter(role=Message.Role.USER, run=None).update(run=run)
+        last.run_id = last.run_id or run.pk
+        run.user_message = last
     return run
 
 

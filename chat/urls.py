@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from chat.views import accounts, api, errors, pages
+from chat.views import accounts, api, errors, keys, pages
 
 # No app namespace: django.contrib.auth's views reverse their URLs ("login",
 # "password_reset_done") without one.
@@ -11,6 +11,9 @@ urlpatterns = [
     path("t/<int:thread_id>/", pages.thread_page, name="thread"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("keys/", keys.keys_page, name="api-keys"),
+    path("keys/<int:key_id>/revoke/", keys.key_revoke, name="api-key-revoke"),
+    path("v1/", include("chat.v1.urls")),
     path("api/threads/", api.threads, name="api-threads"),
     path("api/threads/<int:thread_id>/", api.thread, name="api-thread"),
     path("api/threads/<int:thread_id>/messages/", api.messages, name="api-messages"),

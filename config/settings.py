@@ -283,6 +283,9 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 65536, minimum=1024)
 WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 20, minimum=1)
 TOOL_TIMEOUT_SECONDS = env_float("TOOL_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 MAX_TOOL_ROUNDS = env_int("MAX_TOOL_ROUNDS", 8, minimum=1)
+# How long a run waits in requires_action for a client's function outputs (the API's runs
+# expire after ten minutes).
+CLIENT_TOOL_WAIT_SECONDS = env_float("CLIENT_TOOL_WAIT_SECONDS", 600.0, minimum=1.0)
 WEATHER_GEOCODING_URL = env_str(
     "WEATHER_GEOCODING_URL", "https://geocoding-api.open-meteo.com/v1/search"
 )

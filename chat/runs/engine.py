@@ -27,8 +27,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from assistants_proxy.errors import AssistantsError
+from chat.errors import Conflict
 from chat.fanout import make_hub, redis
-from chat.fanout.runlog import Hub
+from chat.fanout.runlog import Hub, RunLog
 from chat.models import Assistant
 from chat.runs import store
 from chat.runs.execution import RunExecution
@@ -140,6 +141,17 @@ class RunEngine:
         else:
             asyncio.get_running_loop().call_later(CANCEL_GRACE_SECONDS, self._cut, run_id)
         return True
+
+    def submit_tool_outputs(self, run_id: int, outputs: list[dict[str, str]]) -> RunLog:
+        """Continue a run paused for its client's function outputs (`client_tools`); its
+        log, whose next frames are the continuation. Conflict when this process holds no run
+        waiting for outputs (one executed elsewhere is not reached: see docs)."""
+        execution = self.executions.get(run_id)
+        pending = execution.client_wait if execution is not None else None
+        if execution is None or pending is None:
+            raise Conflict("This run is not waiting for tool outputs.", code="not_waiting")
+        pending.submit(outputs)
+        return execution.log
 
     def delete_upstream_thread(self, assistant: Assistant, upstream_thread_id: str) -> None:
         """Delete a deleted thread's upstream copy, in the background (best effort: the

@@ -24,11 +24,10 @@ from assistants_proxy.errors import AssistantsError, HTTPStatusError, TransportE
 from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.upstreams import RunRequest, RunStream, Upstream
 from chat.fanout.runlog import Hub, RunLog
-from chat.runs import failures, healing, outcome, recovery, silence, store
+from chat.runs import client_tools, failures, healing, outcome, recovery, silence, store
 from chat.runs.saving import save_until_it_lands, telling_if_late
 from chat.runs.upstream import run_request, upstream_for, upstream_http
 from chat.runs.writer import Writer
-from chat.tools import call_tools
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -71,6 +70,7 @@ class RunExecution:
         self._synthesise_end = False
         self._end_event: StreamEvent | None = None
         self.finishing = False
+        self.client_wait: client_tools.ClientWait | None = None  # outputs the client owes
 
     @property
     def ended(self) -> bool:
@@ -208,10 +208,10 @@ class RunExecution:
         if rounds >= settings.MAX_TOOL_ROUNDS or self.upstream is None:
             self._end_locally("failed", failures.TOO_MANY_TOOL_ROUNDS)
             return None
-        action = (run.get("required_action") or {}).get("submit_tool_outputs") or {}
-        outputs = await call_tools(
-            action.get("tool_calls") or [], time_limit=settings.TOOL_TIMEOUT_SECONDS
-        )
+        outputs = await client_tools.outputs(self, client_tools.required_calls(run))
+        if outputs is None:
+            self._end_locally("expired", client_tools.EXPIRED)
+            return None
         self.tool_outputs.update({o["tool_call_id"]: o["output"] for o in outputs})
         return self.upstream.submit_tool_outputs(
             thread_id=run.get("thread_id") or self.upstream_thread_id,
@@ -227,6 +227,8 @@ class RunExecution:
             self._on_run_created(event.data)
         elif name == "thread.message.created" and event.data.get("role") != "user":
             self._on_message_created(event.data)
+        elif name == "thread.run.requires_action":
+            client_tools.on_requires_action(self, event.data)
         elif name in _RUN_STATUS_BY_EVENT:
             self._final_status = _RUN_STATUS_BY_EVENT[name]
             self._last_error = event.data.get("last_error")

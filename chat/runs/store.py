@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.runs.overrides import run_assistant
 from chat.storable import storable, storable_json
 
 
@@ -87,7 +88,7 @@ def run_context(run: Run, user_message: Message) -> RunContext:
     """The context of a run whose thread, assistant and user message are in hand (a run
     just started: `services.run_start_for`). Queries only for the history an upstream does
     not hold."""
-    thread, assistant = run.thread, run.assistant
+    thread, assistant = run.thread, run_assistant(run)
     if not upstream_holds_history(assistant, thread.upstream_thread_id):
         history = thread_history(run.thread_id, up_to=user_message.pk)
     elif assistant.protocol == "responses":
