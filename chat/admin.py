@@ -190,3 +190,7 @@ class UserUsageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 def _seconds(value: timedelta | None) -> str:
     return "-" if value is None else f"{value.total_seconds():.2f} s"
+
+
+# Budgets, usage charts, live runs and the run inspector: the operators' pages.
+import chat.admin_pages  # noqa: E402, F401

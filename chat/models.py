@@ -235,6 +235,14 @@ class Run(models.Model):
     # died, and another one settles it.
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Tokens reserved against the user's budget while the run is active (`chat.budgets`);
+    # released, and the real usage counted, in the transaction that ends the run.
+    budget_reserved = models.PositiveBigIntegerField(default=0)
+    # Tokens streamed so far, as of the executing process's last lease renewal (the live
+    # board reads it; it is written with the renewal, never per token).
+    live_tokens = models.PositiveIntegerField(default=0)
+    # What happened inside the run, written once when it ends (`chat.runs.timeline`).
+    timeline = models.JSONField(null=True, blank=True)
 
     # Not a field: on a run that `chat.services` has just started, its user message, in hand.
     user_message: Message
@@ -356,3 +364,14 @@ class UserUsage(User):
         proxy = True
         verbose_name = "usage per user"
         verbose_name_plural = "usage per user"
+
+
+# Budgets, ledgers and usage per day live in their own module; imported here so that Django
+# registers them as the chat app's models.
+from chat.ops_models import (  # noqa: E402, F401
+    GroupBudget,
+    TokenLedger,
+    UsageDay,
+    UsageDayTotal,
+    UserBudget,
+)

@@ -15,9 +15,12 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assistants_proxy.usage import estimate_prompt_tokens
 from chat import selectors
+from chat.budgets.ledger import budget_reserve
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
+from chat.runs.accounting import run_account_end
 from chat.storable import unstorable_count
 
 TITLE_CHARS = 60
@@ -37,8 +40,9 @@ def thread_create(
     assistant = assistant or _default_assistant()
     with transaction.atomic():
         _check_rate(owner.pk)
+        reserved = _reserve(owner.pk, content)
         thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
-        run = _run_create(thread=thread, content=content)
+        run = _run_create(thread=thread, content=content, reserved=reserved)
     return thread, run
 
 
@@ -66,7 +70,7 @@ def run_start_for(*, user_id: int, thread_id: int, content: str) -> Run:
         except Thread.DoesNotExist:
             raise NotFound("No such thread.") from None
         _check_rate(user_id)
-        run = _run_create(thread=thread, content=content)
+        run = _run_create(thread=thread, content=content, reserved=_reserve(user_id, content))
         thread.save(update_fields=["updated_at"])  # bumps the thread to the top of the list
     return run
 
@@ -109,9 +113,10 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     process died): nobody else will ever move it out of the active set. Its reply keeps the
     text last saved, marked incomplete."""
     with transaction.atomic():
-        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+        if Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
             status=Run.Status.CANCELLED, completed_at=timezone.now()
-        )
+        ):
+            run_account_end(run_id=run.pk)
         run.messages.filter(status=Message.Status.IN_PROGRESS).update(
             status=Message.Status.INCOMPLETE, updated_at=timezone.now()
         )
@@ -119,12 +124,15 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     return run
 
 
-def _run_create(*, thread: Thread, content: str) -> Run:
+def _run_create(*, thread: Thread, content: str, reserved: int = 0) -> Run:
     """The run and its user message, in the caller's transaction; `run.user_message` is the
-    message."""
+    message. `reserved`: the tokens it holds of its user's budget."""
     try:
         run = Run.objects.create(
-            thread=thread, assistant=thread.assistant, model=thread.assistant.model
+            thread=thread,
+            assistant=thread.assistant,
+            model=thread.assistant.model,
+            budget_reserved=reserved,
         )
     except IntegrityError as exc:
         # one_active_run_per_thread. The error leaves the transaction unusable on
@@ -140,6 +148,14 @@ def _run_create(*, thread: Thread, content: str) -> Run:
         status=Message.Status.COMPLETED,
     )
     return run
+
+
+def _reserve(user_id: int, content: str) -> int:
+    # The new message's tokens only: the history sent with it is counted once the engine
+    # has built the request, and any shortfall is asked for then (`chat.budgets.ledger`).
+    return budget_reserve(
+        user_id=user_id, prompt_tokens=estimate_prompt_tokens([{"content": content}])
+    )
 
 
 def _clean_content(content: str) -> str:

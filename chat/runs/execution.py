@@ -25,6 +25,7 @@ from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.upstreams import RunRequest, RunStream, Upstream
 from chat.fanout.runlog import Hub, RunLog
 from chat.runs import failures, healing, outcome, recovery, silence, store
+from chat.runs.budget_guard import BudgetGuard
 from chat.runs.saving import save_until_it_lands, telling_if_late
 from chat.runs.upstream import run_request, upstream_for, upstream_http
 from chat.runs.writer import Writer
@@ -49,6 +50,7 @@ class RunExecution:
         self.hub = hub
         self.log = log
         self.acc = RunAccumulator()
+        self.budget = BudgetGuard(ctx.run_id, ctx.budget_reserved)
         self.writer = Writer(f"run-{ctx.run_id}-writer")
         self.upstream_thread_id = ctx.upstream_thread_id
         self.upstream_run_id = ""
@@ -153,6 +155,7 @@ class RunExecution:
     async def _relay_from(self, request: RunRequest) -> None:
         assert self.upstream is not None
         self.prompt_text = healing.prompt_text(request)
+        self.budget.spent += healing.prompt_tokens(request)
         try:
             await self._relay(self.upstream.start_run(request))
         except TransportError:
@@ -174,12 +177,15 @@ class RunExecution:
             self._end_locally("failed", failures.STREAM_ENDED_EARLY)
 
     async def _relay_stream(self, stream: RunStream) -> None:
-        hub, log, feed = self.hub, self.log, self.acc.feed
+        hub, log, feed, budget = self.hub, self.log, self.acc.feed, self.budget
         self.live = stream
         async with stream as events:
             async for event in events:
                 name = event.name
                 if name == "thread.message.delta":
+                    budget.spent += 1
+                    if budget.spent > budget.held and not await budget.extend(self):
+                        break
                     # Once per token: `_apply` without the branches a delta never takes.
                     feed(event)
                     self._on_delta(event.data)

@@ -87,6 +87,8 @@ def end_event(
     run = dict(acc.run or {"object": "thread.run"})
     run.update(id=run_id or run.get("id"), status=status)
     run.update(last_error=outcome.last_error, usage=outcome.usage)
+    if status == "incomplete" and outcome.last_error:
+        run["incomplete_details"] = {"reason": outcome.last_error.get("code")}
     return f"thread.run.{status}", run
 
 

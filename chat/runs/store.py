@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.runs.accounting import run_account_end
 from chat.storable import storable, storable_json
 
 
@@ -34,6 +35,8 @@ class RunContext:
     user_message_id: int
     user_text: str
     user_created_at: dt.datetime
+    # Tokens the run holds of its user's budget at its start (0: no budget).
+    budget_reserved: int = 0
     # Oldest first, ending with the new user message; only that one when the upstream
     # holds the conversation itself.
     history: list[dict[str, str]] = field(default_factory=list)
@@ -104,6 +107,7 @@ def run_context(run: Run, user_message: Message) -> RunContext:
         user_message_id=user_message.pk,
         user_text=user_message.content,
         user_created_at=user_message.created_at,
+        budget_reserved=run.budget_reserved,
         history=history,
     )
 
@@ -238,7 +242,9 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
         Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).exclude(
             pk__in=done
         ).update(status=Message.Status.INCOMPLETE, updated_at=timezone.now())
-        Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES).update(**_run_end(outcome))
+        ended = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES)
+        if ended.update(**_run_end(outcome)):
+            run_account_end(run_id=run_id)
         if outcome.conversation_handle:
             Thread.objects.filter(runs=run_id).update(
                 upstream_thread_id=outcome.conversation_handle
@@ -379,7 +385,10 @@ def runs_orphaned(
 
 def run_cancel_unstarted(run_id: int) -> int | None:
     """A run cancelled before anyone executed it ends as cancelled; returns its thread."""
-    ended = Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING, upstream_run_id="").update(
-        status=Run.Status.CANCELLED, completed_at=timezone.now()
-    )
+    with transaction.atomic():
+        ended = Run.objects.filter(
+            pk=run_id, status=Run.Status.CANCELLING, upstream_run_id=""
+        ).update(status=Run.Status.CANCELLED, completed_at=timezone.now())
+        if ended:
+            run_account_end(run_id=run_id)
     return Run.objects.values_list("thread_id", flat=True).get(pk=run_id) if ended else None
