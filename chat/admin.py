@@ -13,6 +13,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from chat.models import Assistant, Message, Run, RunStep, Thread, UserUsage
 from chat.upstream_probe import probe
@@ -95,7 +97,17 @@ class RunStepInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "status", "model", "owner", "ttft", "run_duration", "speed", "usage"]
+    list_display = [
+        "__str__",
+        "status",
+        "model",
+        "owner",
+        "ttft",
+        "run_duration",
+        "speed",
+        "usage",
+        "inspect",
+    ]
     list_filter = [
         ("thread__owner", admin.RelatedOnlyFieldListFilter),
         "status",
@@ -105,6 +117,11 @@ class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["thread__owner"]
     date_hierarchy = "created_at"
     inlines = [RunStepInline]
+
+    @admin.display(description="timeline")
+    def inspect(self, run: Run) -> str:
+        url = reverse("admin:chat_liverun_change", args=[run.pk])
+        return format_html('<a href="{}">inspect</a>', url)
 
     @admin.display(ordering="thread__owner__username")
     def owner(self, run: Run) -> str:

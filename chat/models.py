@@ -366,6 +366,15 @@ class UserUsage(User):
         verbose_name_plural = "usage per user"
 
 
+class LiveRun(Run):
+    """The admin's board of active runs, and each run's inspector (`chat.admin_pages`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "live run"
+        verbose_name_plural = "live runs"
+
+
 # Budgets, ledgers and usage per day live in their own module; imported here so that Django
 # registers them as the chat app's models.
 from chat.ops_models import (  # noqa: E402, F401

@@ -90,13 +90,39 @@ class UsageDay(models.Model):
         return f"{self.day} user {self.user_id} assistant {self.assistant_id} {self.model}"
 
 
+class UsageDaySlice(models.Model):
+    """Tokens per UTC day along one dimension ("user", "assistant" or "model"): the pages
+    by user, assistant and model read these, a year of them at most days x users rows,
+    never the whole `UsageDay` cube."""
+
+    dimension = models.CharField(max_length=16)
+    day = models.DateField()
+    key = models.CharField(max_length=200, help_text="The user's or assistant's id, or the model.")
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    runs = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "day", "key"], name="usage_slice_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.key}"
+
+
 class UsageDayTotal(models.Model):
-    """The whole site's tokens per UTC day: the site page reads one row a day."""
+    """The whole site's tokens per UTC day: the site page reads one row a day (its admin
+    is the "usage over time" page)."""
 
     day = models.DateField(primary_key=True)
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     runs = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "usage over time"
+        verbose_name_plural = "usage over time"
 
     def __str__(self) -> str:
         return str(self.day)

@@ -21,6 +21,7 @@ from chat.budgets.ledger import budget_reserve
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
 from chat.runs.accounting import run_account_end
+from chat.runs.store import run_held_or_queued
 from chat.storable import unstorable_count
 
 TITLE_CHARS = 60
@@ -122,6 +123,18 @@ def run_cancel_orphaned(*, run: Run) -> Run:
         )
     run.refresh_from_db()
     return run
+
+
+def run_stop(*, run: Run) -> bool:
+    """Stop a run from any process (the admin's live board). It is marked `cancelling`, the
+    one way a cancel reaches the process executing it: that process's next lease renewal
+    finds it and stops it (`chat.runs.leases`). A run nobody holds is ended here. True when
+    a process will stop it."""
+    run = run_cancel_request(run=run)
+    if run_held_or_queued(run.pk):
+        return True
+    run_cancel_orphaned(run=run)
+    return False
 
 
 def _run_create(*, thread: Thread, content: str, reserved: int = 0) -> Run:

@@ -3,5 +3,6 @@
 
 from chat.admin_pages import (
     budgets,  # noqa: F401
+    live,  # noqa: F401
     usage,  # noqa: F401
 )

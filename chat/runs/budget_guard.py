@@ -31,13 +31,23 @@ CANCEL_WAIT_SECONDS = 2.0
 
 
 class BudgetGuard:
-    __slots__ = ("run_id", "held", "spent")
+    __slots__ = ("run_id", "held", "spent", "prompt")
 
     def __init__(self, run_id: int, held: int) -> None:
         self.run_id = run_id
         # A run of a user without a budget holds nothing and is never stopped.
         self.held = held or UNLIMITED
-        self.spent = 0
+        self.spent = 0  # prompt (estimated) and text deltas so far
+        self.prompt = 0
+
+    def count_prompt(self, tokens: int) -> None:
+        self.spent += tokens
+        self.prompt += tokens
+
+    @property
+    def streamed(self) -> int:
+        """Text deltas so far: the live board's tokens, the timeline's samples."""
+        return self.spent - self.prompt
 
     async def extend(self, execution: RunExecution) -> bool:
         """More tokens from the ledger; False (and the run ended) when there are none."""

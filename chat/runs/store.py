@@ -60,6 +60,7 @@ class RunOutcome:
     skipped_events: int = 0
     upstream_error: dict[str, Any] | None = None
     upstream_run_id: str = ""  # saved here too, in case the run's start was never saved
+    timeline: dict[str, Any] | None = None  # `Run.timeline`
 
 
 # The message metadata worth keeping: the rest is the upstream's bookkeeping.
@@ -290,6 +291,7 @@ def _run_end(outcome: RunOutcome) -> dict[str, Any]:
         "upstream_error": storable_json(outcome.upstream_error)[0],
         **({"model": outcome.model} if outcome.model else {}),
         **({"upstream_run_id": outcome.upstream_run_id} if outcome.upstream_run_id else {}),
+        **({"timeline": storable_json(outcome.timeline)[0]} if outcome.timeline else {}),
     }
 
 
@@ -360,11 +362,15 @@ def lease_owners() -> list[str]:
     return list(active.values_list("lease_owner", flat=True).distinct())
 
 
-def runs_renew(*, run_ids: Sequence[int], owner: str, lease: dt.timedelta) -> list[int]:
-    """Renew the owner's leases, in one UPDATE; returns the runs among them that someone
-    asked to stop (a cancel whose message this process may have missed)."""
+def runs_renew(
+    *, run_ids: Sequence[int], owner: str, lease: dt.timedelta, streamed: dict[int, int]
+) -> list[int]:
+    """Renew the owner's leases and note each run's tokens so far (for the live board), in
+    one UPDATE; returns the runs someone asked to stop (their cancel message may be lost)."""
     held = Run.objects.filter(pk__in=list(run_ids), lease_owner=owner)
-    held.update(lease_expires_at=timezone.now() + lease)
+    tokens = [When(pk=run_id, then=Value(count)) for run_id, count in streamed.items()]
+    live = Case(*tokens, default=F("live_tokens"), output_field=models.PositiveIntegerField())
+    held.update(lease_expires_at=timezone.now() + lease, live_tokens=live)
     return list(held.filter(status=Run.Status.CANCELLING).values_list("pk", flat=True))
 
 

@@ -1,8 +1,8 @@
 """Reads behind the admin's usage pages, from the per-day tables only (never from runs).
 
-The site page reads one row a day (`UsageDayTotal`). A page by user, assistant or model
-first finds the top N of that dimension over the range (a LIMIT over one grouped index
-range), then the daily series of those N only.
+The site page reads one row a day (`UsageDayTotal`). A page by user, assistant or model reads
+that dimension's slice (`UsageDaySlice`, one row per day and item): first the top N items of
+the range (a LIMIT over one index range, grouped), then the daily series of those N only.
 """
 
 from __future__ import annotations
@@ -12,21 +12,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import F, Sum
 
-from chat.ops_models import UsageDay, UsageDayTotal
+from chat.models import Assistant
+from chat.ops_models import UsageDaySlice, UsageDayTotal
 
-# The dimension a page is by -> the UsageDay column it groups on, and the label beside it.
-DIMENSIONS: dict[str, tuple[str, str]] = {
-    "user": ("user_id", "user__username"),
-    "assistant": ("assistant_id", "assistant__name"),
-    "model": ("model", "model"),
-}
+DIMENSIONS = ("user", "assistant", "model")
 TOP = 10
 _SUMS: dict[str, Any] = {
-    "prompt_tokens": Sum("prompt_tokens"),
-    "completion_tokens": Sum("completion_tokens"),
-    "runs": Sum("runs"),
+    "prompt": Sum("prompt_tokens"),
+    "completion": Sum("completion_tokens"),
+    "count": Sum("runs"),
 }
 
 
@@ -51,22 +48,20 @@ def site_days(start: dt.date, end: dt.date) -> list[dict[str, Any]]:
 
 def top_items(dimension: str, start: dt.date, end: dt.date, limit: int = TOP) -> list[Item]:
     """The dimension's biggest spenders over the range, most tokens first."""
-    column, label = DIMENSIONS[dimension]
-    rows = (
-        UsageDay.objects.filter(day__range=(start, end))
-        .values(column)
+    rows = list(
+        _slice(dimension, start, end)
+        .values("key")
         .annotate(**_SUMS)
-        .order_by((F("prompt_tokens") + F("completion_tokens")).desc(), column)[:limit]
+        .order_by((F("prompt") + F("completion")).desc(), "key")[:limit]
     )
-    rows = list(rows)
-    labels = _labels(dimension, [row[column] for row in rows])
+    labels = labels_of(dimension, [row["key"] for row in rows])
     return [
         Item(
-            str(row[column]),
-            labels.get(row[column], str(row[column])),
-            row["prompt_tokens"],
-            row["completion_tokens"],
-            row["runs"],
+            row["key"],
+            labels.get(row["key"], row["key"]),
+            row["prompt"],
+            row["completion"],
+            row["count"],
         )  # fmt: skip
         for row in rows
     ]
@@ -76,14 +71,8 @@ def item_days(
     dimension: str, keys: list[str], start: dt.date, end: dt.date
 ) -> list[dict[str, Any]]:
     """Per day and item, for the items named (`top_items`' keys)."""
-    column = DIMENSIONS[dimension][0]
-    rows = (
-        UsageDay.objects.filter(day__range=(start, end), **{f"{column}__in": keys})
-        .values("day", column)
-        .annotate(**_SUMS)
-        .order_by("day", column)
-    )
-    return [{**row, "key": str(row.pop(column))} for row in rows]
+    rows = _slice(dimension, start, end).filter(key__in=keys)
+    return list(rows.values("day", "key", "prompt_tokens", "completion_tokens", "runs"))
 
 
 def csv_rows(dimension: str, start: dt.date, end: dt.date) -> Iterator[list[Any]]:
@@ -93,22 +82,31 @@ def csv_rows(dimension: str, start: dt.date, end: dt.date) -> Iterator[list[Any]
         for row in site_days(start, end):
             yield [row["day"], row["prompt_tokens"], row["completion_tokens"], row["runs"]]
         return
-    column, label = DIMENSIONS[dimension]
     yield ["day", dimension, "prompt_tokens", "completion_tokens", "runs"]
-    rows = (
-        UsageDay.objects.filter(day__range=(start, end))
-        .values_list("day", column, label)
-        .annotate(**_SUMS)
-        .order_by("day", column)
-    )
-    for day, _, name, prompt, completion, runs in rows.iterator(chunk_size=2000):
-        yield [day, name, prompt, completion, runs]
+    rows = _slice(dimension, start, end).order_by("day", "key")
+    fields = ("day", "key", "prompt_tokens", "completion_tokens", "runs")
+    for chunk in _chunks(list(rows.values_list(*fields)), 2000):
+        labels = labels_of(dimension, [row[1] for row in chunk])
+        yield from ([day, labels.get(key, key), *rest] for day, key, *rest in chunk)
 
 
-def _labels(dimension: str, keys: list[Any]) -> dict[Any, str]:
+def labels_of(dimension: str, keys: list[str]) -> dict[str, str]:
+    """Usernames and assistant names for slice keys (ids); a model is its own label."""
     if dimension == "model":
         return {key: key for key in keys}
-    model = UsageDay._meta.get_field(dimension).related_model
-    assert model is not None and not isinstance(model, str)
-    name = DIMENSIONS[dimension][1].split("__", 1)[1]
-    return dict(model._default_manager.filter(pk__in=keys).values_list("pk", name))
+    ids = {int(key) for key in keys if key.isdigit()}
+    found: Any
+    if dimension == "user":
+        found = User.objects.filter(pk__in=ids).values_list("pk", "username")
+    else:
+        found = Assistant.objects.filter(pk__in=ids).values_list("pk", "name")
+    return {str(pk): name for pk, name in found}
+
+
+def _slice(dimension: str, start: dt.date, end: dt.date) -> Any:
+    return UsageDaySlice.objects.filter(dimension=dimension, day__range=(start, end))
+
+
+def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
