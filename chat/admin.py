@@ -13,7 +13,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from chat.models import ApiKey, Assistant, Message, Run, RunStep, Thread, UserUsage
 from chat.upstream_probe import probe
@@ -96,7 +98,17 @@ class RunStepInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "status", "model", "owner", "ttft", "run_duration", "speed", "usage"]
+    list_display = [
+        "__str__",
+        "status",
+        "model",
+        "owner",
+        "ttft",
+        "run_duration",
+        "speed",
+        "usage",
+        "inspect",
+    ]
     list_filter = [
         ("thread__owner", admin.RelatedOnlyFieldListFilter),
         "status",
@@ -106,6 +118,11 @@ class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["thread__owner"]
     date_hierarchy = "created_at"
     inlines = [RunStepInline]
+
+    @admin.display(description="timeline")
+    def inspect(self, run: Run) -> str:
+        url = reverse("admin:chat_liverun_change", args=[run.pk])
+        return format_html('<a href="{}">inspect</a>', url)
 
     @admin.display(ordering="thread__owner__username")
     def owner(self, run: Run) -> str:
@@ -211,3 +228,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)
+
+
+# Budgets, usage charts, live runs and the run inspector: the operators' pages.
+import chat.admin_pages  # noqa: E402, F401

@@ -255,6 +255,14 @@ class Run(models.Model):
     # While the run waits for a client's function outputs (`chat.runs.client_tools`): the
     # Assistants `required_action` the client answers.
     required_action = models.JSONField(null=True, blank=True)
+    # Tokens reserved against the user's budget while the run is active (`chat.budgets`);
+    # released, and the real usage counted, in the transaction that ends the run.
+    budget_reserved = models.PositiveBigIntegerField(default=0)
+    # Tokens streamed so far, as of the executing process's last lease renewal (the live
+    # board reads it; it is written with the renewal, never per token).
+    live_tokens = models.PositiveIntegerField(default=0)
+    # What happened inside the run, written once when it ends (`chat.runs.timeline`).
+    timeline = models.JSONField(null=True, blank=True)
 
     # Not a field: on a run that `chat.services` has just started, its user message, in hand.
     user_message: Message
@@ -378,5 +386,22 @@ class UserUsage(User):
         verbose_name_plural = "usage per user"
 
 
-# Its own module, one of this app's models.
+class LiveRun(Run):
+    """The admin's board of active runs, and each run's inspector (`chat.admin_pages`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "live run"
+        verbose_name_plural = "live runs"
+
+
+# API keys, budgets, ledgers and usage per day live in their own modules; imported here so
+# that Django registers them as the chat app's models.
 from chat.models_keys import ApiKey as ApiKey  # noqa: E402
+from chat.ops_models import (  # noqa: E402, F401
+    GroupBudget,
+    TokenLedger,
+    UsageDay,
+    UsageDayTotal,
+    UserBudget,
+)

@@ -13,11 +13,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from assistants_proxy.usage import estimate_prompt_tokens
 from chat import selectors
+from chat.budgets.ledger import budget_reserve
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
+from chat.runs.accounting import run_account_end
+from chat.runs.store import run_held_or_queued
 from chat.storable import unstorable_count
 
 TITLE_CHARS = 60
@@ -37,8 +42,9 @@ def thread_create(
     assistant = assistant or _default_assistant()
     with transaction.atomic():
         _check_rate(owner.pk)
+        reserved = _reserve(owner.pk, content)
         thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
-        run = _run_create(thread=thread, content=content)
+        run = _run_create(thread=thread, content=content, reserved=reserved)
     return thread, run
 
 
@@ -66,7 +72,7 @@ def run_start_for(*, user_id: int, thread_id: int, content: str) -> Run:
         except Thread.DoesNotExist:
             raise NotFound("No such thread.") from None
         _check_rate(user_id)
-        run = _run_create(thread=thread, content=content)
+        run = _run_create(thread=thread, content=content, reserved=_reserve(user_id, content))
         thread.save(update_fields=["updated_at"])  # bumps the thread to the top of the list
     return run
 
@@ -109,9 +115,10 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     process died): nobody else will ever move it out of the active set. Its reply keeps the
     text last saved, marked incomplete."""
     with transaction.atomic():
-        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+        if Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
             status=Run.Status.CANCELLED, completed_at=timezone.now()
-        )
+        ):
+            run_account_end(run_id=run.pk)
         run.messages.filter(status=Message.Status.IN_PROGRESS).update(
             status=Message.Status.INCOMPLETE, updated_at=timezone.now()
         )
@@ -119,10 +126,22 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     return run
 
 
-def _run_create(*, thread: Thread, content: str) -> Run:
+def run_stop(*, run: Run) -> bool:
+    """Stop a run from any process (the admin's live board). It is marked `cancelling`, the
+    one way a cancel reaches the process executing it: that process's next lease renewal
+    finds it and stops it (`chat.runs.leases`). A run nobody holds is ended here. True when
+    a process will stop it."""
+    run = run_cancel_request(run=run)
+    if run_held_or_queued(run.pk):
+        return True
+    run_cancel_orphaned(run=run)
+    return False
+
+
+def _run_create(*, thread: Thread, content: str, reserved: int = 0) -> Run:
     """The run and its user message, in the caller's transaction; `run.user_message` is the
-    message."""
-    run = _run_row(thread)
+    message. `reserved`: the tokens it holds of its user's budget."""
+    run = _run_row(thread, reserved)
     # By id, not by instance: the message then holds no reference back to the run that
     # holds it (a cycle, left for a full collection of the garbage collector).
     run.user_message = Message.objects.create(
@@ -135,10 +154,13 @@ def _run_create(*, thread: Thread, content: str) -> Run:
     return run
 
 
-def _run_row(thread: Thread) -> Run:
+def _run_row(thread: Thread, reserved: int) -> Run:
     try:
         return Run.objects.create(
-            thread=thread, assistant=thread.assistant, model=thread.assistant.model
+            thread=thread,
+            assistant=thread.assistant,
+            model=thread.assistant.model,
+            budget_reserved=reserved,
         )
     except IntegrityError as exc:
         # one_active_run_per_thread. The error leaves the transaction unusable on
@@ -166,11 +188,24 @@ def run_start_on_messages(*, user_id: int, thread_id: int, assistant: Assistant)
         _check_rate(user_id)
         thread.assistant = assistant
         thread.save(update_fields=["assistant", "updated_at"])
-        run = _run_row(thread)
-        thread.messages.filter(role=Message.Role.USER, run=None).update(run=run)
+        pending = thread.messages.filter(role=Message.Role.USER, run=None)
+        run = _run_row(thread, _reserve(user_id, _texts(pending) or last.content))
+        pending.update(run=run)
         last.run_id = last.run_id or run.pk
         run.user_message = last
     return run
+
+
+def _reserve(user_id: int, content: str) -> int:
+    # The new message's tokens only: the history sent with it is counted once the engine
+    # has built the request, and any shortfall is asked for then (`chat.budgets.ledger`).
+    return budget_reserve(
+        user_id=user_id, prompt_tokens=estimate_prompt_tokens([{"content": content}])
+    )
+
+
+def _texts(messages: QuerySet[Message]) -> str:
+    return "\n".join(m.content for m in messages)
 
 
 def _clean_content(content: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from chat.views import accounts, api, errors, keys, pages
+from chat.views import accounts, api, budget, errors, keys, pages
 
 # No app namespace: django.contrib.auth's views reverse their URLs ("login",
 # "password_reset_done") without one.
@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("api/usage/", api.usage, name="api-usage"),
     path("api/assistants/", api.assistants, name="api-assistants"),
+    path("api/budget/", budget.budget, name="api-budget"),
     # Last: every other path under /api/ is a JSON 404, whatever DEBUG says.
     re_path(r"^api(?:/.*)?$", errors.api_not_found),
 ]

@@ -25,7 +25,10 @@ from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.upstreams import RunRequest, RunStream, Upstream
 from chat.fanout.runlog import Hub, RunLog
 from chat.runs import client_tools, failures, healing, outcome, recovery, silence, store
+from chat.runs.budget_guard import BudgetGuard
+from chat.runs.outcome import user_message
 from chat.runs.saving import save_until_it_lands, telling_if_late
+from chat.runs.timeline import Timeline, tool_names
 from chat.runs.upstream import run_request, upstream_for, upstream_http
 from chat.runs.writer import Writer
 
@@ -48,6 +51,8 @@ class RunExecution:
         self.hub = hub
         self.log = log
         self.acc = RunAccumulator()
+        self.budget = BudgetGuard(ctx.run_id, ctx.budget_reserved)
+        self.timeline = Timeline(ctx.user_created_at)  # stored once, at the end
         self.writer = Writer(f"run-{ctx.run_id}-writer")
         self.upstream_thread_id = ctx.upstream_thread_id
         self.upstream_run_id = ""
@@ -81,7 +86,7 @@ class RunExecution:
     async def execute(self) -> None:
         watch = asyncio.get_running_loop().create_task(silence.watch(self))
         try:
-            await self._publish_user_message()
+            await self.hub.publish(self.log, "thread.message.created", user_message(self.ctx))
             async with upstream_http() as http:
                 self.upstream = upstream_for(self.ctx.assistant, http)
                 request = await run_request(self.ctx, self.upstream, self.writer)
@@ -124,6 +129,7 @@ class RunExecution:
             if healed is None:
                 raise
             self.notes += healed[1]
+            self.timeline.mark("retry", why=healed[1], upstream=failures.upstream_error(exc))
             await self._attempt(healed[0], second_chance=False)
             return
         if self._ended_without_reply(request):
@@ -145,6 +151,7 @@ class RunExecution:
     def _restart(self, notes: list[str]) -> None:
         """Forget a first attempt that produced no reply, before a second one."""
         self.notes += notes
+        self.timeline.mark("retry", why=notes)
         self.acc = RunAccumulator()
         self._final_status = self._last_error = self._end_event = None
         self._synthesise_end = False
@@ -153,6 +160,8 @@ class RunExecution:
     async def _relay_from(self, request: RunRequest) -> None:
         assert self.upstream is not None
         self.prompt_text = healing.prompt_text(request)
+        self.budget.count_prompt(healing.prompt_tokens(request))
+        self.timeline.sent(request, self.ctx.assistant.resolved_base_url())
         try:
             await self._relay(self.upstream.start_run(request))
         except TransportError:
@@ -174,12 +183,15 @@ class RunExecution:
             self._end_locally("failed", failures.STREAM_ENDED_EARLY)
 
     async def _relay_stream(self, stream: RunStream) -> None:
-        hub, log, feed = self.hub, self.log, self.acc.feed
+        hub, log, feed, budget = self.hub, self.log, self.acc.feed, self.budget
         self.live = stream
         async with stream as events:
             async for event in events:
                 name = event.name
                 if name == "thread.message.delta":
+                    budget.spent += 1
+                    if budget.spent > budget.held and not await budget.extend(self):
+                        break
                     # Once per token: `_apply` without the branches a delta never takes.
                     feed(event)
                     self._on_delta(event.data)
@@ -208,7 +220,9 @@ class RunExecution:
         if rounds >= settings.MAX_TOOL_ROUNDS or self.upstream is None:
             self._end_locally("failed", failures.TOO_MANY_TOOL_ROUNDS)
             return None
-        outputs = await client_tools.outputs(self, client_tools.required_calls(run))
+        calls, started = client_tools.required_calls(run), self.timeline.now_ms()
+        outputs = await client_tools.outputs(self, calls)
+        self.timeline.mark("tool_calls", calls=tool_names(calls), since=started)
         if outputs is None:
             self._end_locally("expired", client_tools.EXPIRED)
             return None
@@ -242,6 +256,7 @@ class RunExecution:
         now = self.last_event_at = time.monotonic()
         if now >= self._next_checkpoint:
             self._next_checkpoint = now + self._checkpoint_every
+            self.timeline.sample(self.budget.streamed)
             self._checkpoint(data.get("id", ""))
 
     def _checkpoint(self, upstream_id: str) -> None:
@@ -300,6 +315,7 @@ class RunExecution:
 
     async def _apply(self, event: StreamEvent) -> None:
         self.last_event_at = time.monotonic()
+        self.timeline.mark(event.name)
         self.acc.feed(event)
         self._observe(event)
         if event.name in TERMINAL_RUN_EVENTS:
@@ -368,21 +384,9 @@ class RunExecution:
                 upstream_error=self.upstream_error,
                 tool_outputs=self.tool_outputs,
                 upstream_run_id=self.upstream_run_id,
+                timeline=self.timeline.as_json(self.budget.streamed),
             ),
         )
-
-    async def _publish_user_message(self) -> None:
-        ctx = self.ctx
-        data = {
-            "id": f"msg_local_{ctx.user_message_id}",
-            "object": "thread.message",
-            "created_at": int(ctx.user_created_at.timestamp()),
-            "role": "user",
-            "status": "completed",
-            "content": [{"type": "text", "text": {"value": ctx.user_text, "annotations": []}}],
-            "metadata": {"message_id": ctx.user_message_id},
-        }
-        await self.hub.publish(self.log, "thread.message.created", data)
 
     # -- cancel --------------------------------------------------------------------------
 

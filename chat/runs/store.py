@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.runs.accounting import run_account_end
 from chat.runs.overrides import run_assistant
 from chat.storable import storable, storable_json
 
@@ -35,6 +36,8 @@ class RunContext:
     user_message_id: int
     user_text: str
     user_created_at: dt.datetime
+    # Tokens the run holds of its user's budget at its start (0: no budget).
+    budget_reserved: int = 0
     # Oldest first, ending with the new user message; only that one when the upstream
     # holds the conversation itself.
     history: list[dict[str, str]] = field(default_factory=list)
@@ -58,6 +61,7 @@ class RunOutcome:
     skipped_events: int = 0
     upstream_error: dict[str, Any] | None = None
     upstream_run_id: str = ""  # saved here too, in case the run's start was never saved
+    timeline: dict[str, Any] | None = None  # `Run.timeline`
 
 
 # The message metadata worth keeping: the rest is the upstream's bookkeeping.
@@ -105,6 +109,7 @@ def run_context(run: Run, user_message: Message) -> RunContext:
         user_message_id=user_message.pk,
         user_text=user_message.content,
         user_created_at=user_message.created_at,
+        budget_reserved=run.budget_reserved,
         history=history,
     )
 
@@ -239,7 +244,9 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
         Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).exclude(
             pk__in=done
         ).update(status=Message.Status.INCOMPLETE, updated_at=timezone.now())
-        Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES).update(**_run_end(outcome))
+        ended = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES)
+        if ended.update(**_run_end(outcome)):
+            run_account_end(run_id=run_id)
         if outcome.conversation_handle:
             Thread.objects.filter(runs=run_id).update(
                 upstream_thread_id=outcome.conversation_handle
@@ -285,6 +292,7 @@ def _run_end(outcome: RunOutcome) -> dict[str, Any]:
         "upstream_error": storable_json(outcome.upstream_error)[0],
         **({"model": outcome.model} if outcome.model else {}),
         **({"upstream_run_id": outcome.upstream_run_id} if outcome.upstream_run_id else {}),
+        **({"timeline": storable_json(outcome.timeline)[0]} if outcome.timeline else {}),
     }
 
 
@@ -355,11 +363,15 @@ def lease_owners() -> list[str]:
     return list(active.values_list("lease_owner", flat=True).distinct())
 
 
-def runs_renew(*, run_ids: Sequence[int], owner: str, lease: dt.timedelta) -> list[int]:
-    """Renew the owner's leases, in one UPDATE; returns the runs among them that someone
-    asked to stop (a cancel whose message this process may have missed)."""
+def runs_renew(
+    *, run_ids: Sequence[int], owner: str, lease: dt.timedelta, streamed: dict[int, int]
+) -> list[int]:
+    """Renew the owner's leases and note each run's tokens so far (for the live board), in
+    one UPDATE; returns the runs someone asked to stop (their cancel message may be lost)."""
     held = Run.objects.filter(pk__in=list(run_ids), lease_owner=owner)
-    held.update(lease_expires_at=timezone.now() + lease)
+    tokens = [When(pk=run_id, then=Value(count)) for run_id, count in streamed.items()]
+    live = Case(*tokens, default=F("live_tokens"), output_field=models.PositiveIntegerField())
+    held.update(lease_expires_at=timezone.now() + lease, live_tokens=live)
     return list(held.filter(status=Run.Status.CANCELLING).values_list("pk", flat=True))
 
 
@@ -380,7 +392,10 @@ def runs_orphaned(
 
 def run_cancel_unstarted(run_id: int) -> int | None:
     """A run cancelled before anyone executed it ends as cancelled; returns its thread."""
-    ended = Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING, upstream_run_id="").update(
-        status=Run.Status.CANCELLED, completed_at=timezone.now()
-    )
+    with transaction.atomic():
+        ended = Run.objects.filter(
+            pk=run_id, status=Run.Status.CANCELLING, upstream_run_id=""
+        ).update(status=Run.Status.CANCELLED, completed_at=timezone.now())
+        if ended:
+            run_account_end(run_id=run_id)
     return Run.objects.values_list("thread_id", flat=True).get(pk=run_id) if ended else None

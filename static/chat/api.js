@@ -67,6 +67,7 @@ export const api = {
     return request("POST", "/api/threads/", body);
   },
   listAssistants: () => request("GET", "/api/assistants/"),
+  getBudget: () => request("GET", "/api/budget/"),
   sendMessage: (id, content) => request("POST", `/api/threads/${id}/messages/`, { content }),
   cancelRun: (id, runId) => request("POST", `/api/threads/${id}/runs/${runId}/cancel/`),
   renameThread: (id, title) => request("PATCH", `/api/threads/${id}/`, { title }),

@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { AssistantPicker } from "./assistants.js";
+import { BudgetMeter } from "./budget.js";
 import { ThreadSocket } from "./socket.js";
 import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
@@ -44,6 +45,7 @@ class ChatApp {
       select: $("assistant-picker"),
       current: $("thread-assistant"),
     });
+    this.budget = new BudgetMeter($("budget-meter"));
     this.sidebar = new Sidebar({
       app: $("app"),
       onOpen: (id) => this.navigate(id),
@@ -65,6 +67,7 @@ class ChatApp {
     window.addEventListener("popstate", () => this.openThread(threadIdFromPath(location.pathname)));
     this.sidebar.load(this.threadId);
     this.assistants.load();
+    this.budget.refresh();
     this.openThread(this.threadId);
   }
 
@@ -193,6 +196,7 @@ class ChatApp {
     this.announce(reply.error?.message ? `${message} ${reply.error.message}` : message);
     this.refreshThread();
     this.sidebar.load(this.threadId);
+    this.budget.refresh();
   }
 
   announce(text) {
@@ -294,6 +298,7 @@ class ChatApp {
       this.input.value = text;
       this.composerChanged();
     }
+    if (error.code === "budget_exhausted") this.budget.refresh();
     this.showComposerError(error.message);
   }
 
