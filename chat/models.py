@@ -163,6 +163,11 @@ class Thread(models.Model):
     assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="threads")
     title = models.CharField(max_length=200, blank=True)
     upstream_thread_id = upstream_id_field()
+    # The end of the branch the user is on (`chat.branches`): what the page shows and what
+    # the next message follows. Null on a thread with no messages yet.
+    leaf = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -235,6 +240,16 @@ class Run(models.Model):
     # died, and another one settles it.
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The user message a regenerated reply answers; null when the run answers its own user
+    # message (the one whose `run` it is), as every run did before branches.
+    prompt = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The stopped or cut-off reply this run goes on from: its text is sent as the start of
+    # the reply (`chat.continuing`), and the new reply begins with it.
+    continues = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     # Not a field: on a run that `chat.services` has just started, its user message, in hand.
     user_message: Message
@@ -303,6 +318,12 @@ class Message(models.Model):
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
     run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    # The message before this one on its branch (`chat.branches`): a reply's parent is the
+    # user message it answers (or the run's previous reply), a user message's the end of the
+    # branch it was sent on. Siblings are versions: regenerated replies, edited messages.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField(blank=True)

@@ -33,12 +33,13 @@ def thread_create(
     The engine sees a run whose thread has no `upstream_thread_id` yet and creates both
     upstream at once (createThreadAndRun).
     """
-    content = _clean_content(content)
+    content = clean_content(content)
     assistant = assistant or _default_assistant()
     with transaction.atomic():
-        _check_rate(owner.pk)
+        check_rate(owner.pk)
         thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
-        run = _run_create(thread=thread, content=content)
+        run = _run_create(thread=thread, content=content, parent_id=None)
+        thread.save(update_fields=["leaf"])
     return thread, run
 
 
@@ -55,20 +56,40 @@ def run_start_for(*, user_id: int, thread_id: int, content: str) -> Run:
     A thread with a run still active is refused by the `one_active_run_per_thread`
     constraint itself, not by a query before the insert. The run's `user_message` is set.
     """
-    content = _clean_content(content)
+    content = clean_content(content)
     with transaction.atomic():
-        try:
-            thread = (
-                Thread.objects.select_for_update(of=("self",))
-                .select_related("assistant")
-                .get(pk=thread_id, owner_id=user_id)
-            )
-        except Thread.DoesNotExist:
-            raise NotFound("No such thread.") from None
-        _check_rate(user_id)
-        run = _run_create(thread=thread, content=content)
-        thread.save(update_fields=["updated_at"])  # bumps the thread to the top of the list
+        thread = thread_lock(user_id=user_id, thread_id=thread_id)
+        check_rate(user_id)
+        # Sent on the branch on show: after its end.
+        run = _run_create(thread=thread, content=content, parent_id=_branch_end(thread))
+        thread_touch(thread)
     return run
+
+
+def thread_lock(*, user_id: int, thread_id: int) -> Thread:
+    """The user's thread with its assistant, locked for the caller's transaction: concurrent
+    writes to one thread queue up here on PostgreSQL. NotFound if the user has no such
+    thread."""
+    try:
+        return (
+            Thread.objects.select_for_update(of=("self",))
+            .select_related("assistant")
+            .get(pk=thread_id, owner_id=user_id)
+        )
+    except Thread.DoesNotExist:
+        raise NotFound("No such thread.") from None
+
+
+def thread_touch(thread: Thread) -> None:
+    """Save the thread's leaf, and bump it to the top of the list."""
+    thread.save(update_fields=["updated_at", "leaf"])
+
+
+def _branch_end(thread: Thread) -> int | None:
+    # No leaf: a thread whose messages were written without one (by hand, or by a test).
+    if thread.leaf_id is not None:
+        return thread.leaf_id
+    return thread.messages.order_by("-pk").values_list("pk", flat=True).first()
 
 
 def thread_rename(*, thread: Thread, title: str) -> Thread:
@@ -119,30 +140,50 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     return run
 
 
-def _run_create(*, thread: Thread, content: str) -> Run:
-    """The run and its user message, in the caller's transaction; `run.user_message` is the
-    message."""
+def run_create(
+    *, thread: Thread, content: str, parent_id: int | None, prompt: Message | None = None
+) -> Run:
+    """A queued run in the caller's transaction, with `run.user_message` set: the new user
+    message with `content` after `parent_id`, or, for a reply made again, `prompt` (then
+    `content` is not used). The thread's leaf becomes that message (the caller saves it)."""
+    if prompt is None:
+        return _run_create(thread=thread, content=content, parent_id=parent_id)
+    run = _run_insert(thread, prompt=prompt)
+    run.user_message = prompt
+    thread.leaf_id = prompt.pk
+    return run
+
+
+def _run_insert(thread: Thread, *, prompt: Message | None = None) -> Run:
     try:
-        run = Run.objects.create(
-            thread=thread, assistant=thread.assistant, model=thread.assistant.model
+        return Run.objects.create(
+            thread=thread, assistant=thread.assistant, model=thread.assistant.model, prompt=prompt
         )
     except IntegrityError as exc:
         # one_active_run_per_thread. The error leaves the transaction unusable on
         # PostgreSQL: nothing else is written, the caller's transaction rolls back.
         raise RunActive("A reply is still being written in this thread.") from exc
+
+
+def _run_create(*, thread: Thread, content: str, parent_id: int | None) -> Run:
+    """The run and its user message, in the caller's transaction; `run.user_message` is the
+    message."""
+    run = _run_insert(thread)
     # By id, not by instance: the message then holds no reference back to the run that
     # holds it (a cycle, left for a full collection of the garbage collector).
     run.user_message = Message.objects.create(
         thread_id=thread.pk,
         run_id=run.pk,
+        parent_id=parent_id,
         role=Message.Role.USER,
         content=content,
         status=Message.Status.COMPLETED,
     )
+    thread.leaf_id = run.user_message.pk
     return run
 
 
-def _clean_content(content: str) -> str:
+def clean_content(content: str) -> str:
     content = content.strip()
     if not content:
         raise InvalidInput("The message is empty.", code="empty_content")
@@ -179,7 +220,7 @@ def _default_assistant() -> Assistant:
     return assistant
 
 
-def _check_rate(user_id: int) -> None:
+def check_rate(user_id: int) -> None:
     # Counted from Run rows, so it holds across processes without a cache. Two requests at
     # the same instant can both pass; one run over the limit is acceptable.
     now = timezone.now()

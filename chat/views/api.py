@@ -51,7 +51,8 @@ def _thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
         {
             "thread": thread_json(detail.thread),
             "assistant": assistant_json(detail.thread.assistant),
-            "messages": [message_json(message) for message in detail.messages],
+            "leaf_id": detail.thread.leaf_id,
+            "messages": [message_json(m, branch=detail.branch) for m in detail.messages],
             "runs": [
                 run_json(run, steps=run.steps.all(), messages=detail.messages)
                 for run in detail.runs

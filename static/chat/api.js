@@ -71,4 +71,9 @@ export const api = {
   cancelRun: (id, runId) => request("POST", `/api/threads/${id}/runs/${runId}/cancel/`),
   renameThread: (id, title) => request("PATCH", `/api/threads/${id}/`, { title }),
   deleteThread: (id) => request("DELETE", `/api/threads/${id}/`),
+  regenerate: (id, messageId) => request("POST", `/api/threads/${id}/messages/${messageId}/regenerate/`),
+  continueReply: (id, messageId) => request("POST", `/api/threads/${id}/messages/${messageId}/continue/`),
+  resendMessage: (id, messageId, content) =>
+    request("POST", `/api/threads/${id}/messages/${messageId}/resend/`, { content }),
+  selectBranch: (id, messageId) => request("POST", `/api/threads/${id}/branch/`, { message_id: messageId }),
 };

@@ -38,6 +38,15 @@ class ChatApp {
     this.view = new ThreadView($("messages"), $("empty-state"), {
       onRunEnd: (reply) => this.runEnded(reply),
       onActivity: () => this.updateControls(),
+      branchActions: {
+        select: (messageId) => this.selectBranch(messageId),
+        regenerate: (messageId) =>
+          this.startBranch(messageId, true, () => api.regenerate(this.threadId, messageId)),
+        continueReply: (messageId, replyId) =>
+          this.startBranch(messageId, true, () => api.continueReply(this.threadId, replyId)),
+        resend: (messageId, text) =>
+          this.startBranch(messageId, false, () => api.resendMessage(this.threadId, messageId, text)),
+      },
     });
     this.assistants = new AssistantPicker({
       bar: $("assistant-bar"),
@@ -164,6 +173,7 @@ class ChatApp {
   }
 
   onFrame(frame) {
+    if (frame.event === "thread.branch") return this.refreshThread(); // switched in some tab
     if (frame.event === "error" && frame.run_id == null) {
       this.showComposerError(frame.data?.message ?? "The server reported an error.");
       return;
@@ -311,6 +321,37 @@ class ChatApp {
       this.refreshThread();
     }
     this.updateControls();
+  }
+
+  // ---- branches (branching.js) -------------------------------------------------------------
+
+  async selectBranch(messageId) {
+    try {
+      await api.selectBranch(this.threadId, messageId);
+      await this.refreshThread();
+    } catch (error) {
+      this.showComposerError(error.message);
+    }
+  }
+
+  // Regenerate or edit and resend: a new run on a new branch, which the page then shows.
+  async startBranch(messageId, keepMessage, request) {
+    if (this.view.activeRunId() !== null) {
+      return this.showComposerError("A reply is still being written. Wait for it to finish or stop it first.");
+    }
+    this.showComposerError(null);
+    // Before the request: the new run's first frames may overtake its answer.
+    this.view.leaveBranchAt(messageId, { keepMessage });
+    try {
+      const { run } = await request();
+      this.socket?.expectRun(run.id);
+      await this.refreshThread();
+      this.input.focus();
+    } catch (error) {
+      if (error.status === 401) return this.toLogin();
+      this.showComposerError(error.message);
+      this.refreshThread(); // whatever happened, show the thread as stored
+    }
   }
 
   showComposerError(message) {
