@@ -1,8 +1,9 @@
-// Branch controls on the open thread: "‹ 2/3 ›" between versions of a message (edits) and of
+// Message controls on the open thread: Copy, and the branch controls: "‹ 2/3 ›" between versions of a message (edits) and of
 // a reply (regenerations), "Edit" on a user message and "Regenerate" on a reply. The thread
 // view calls `decorateUser` and `decorateReply` with what the API says of each user message
 // (docs/api.md: `edits` and `replies`); the app does the requests (`actions`).
 
+import { copyButton } from "./copy.js";
 import { el } from "./render.js";
 
 // `versions` is a list of ids to switch to (null: nothing to show), `index` the one shown.
@@ -49,6 +50,7 @@ export function decorateUser(node, message, actions) {
     "div",
     { class: "branch-bar" },
     switcher("version", edits.ids, edits.index, (id) => actions.select(id)),
+    copyButton("Copy your message", () => node.querySelector(".msg-text")?.textContent ?? ""),
     actionButton("Edit", "branch-edit", () => startEdit(node, message, actions)),
   );
   replaceBar(node.querySelector(".msg-main"), bar);
@@ -67,6 +69,7 @@ export function decorateReply(reply, userMessage, actions) {
     "div",
     { class: "branch-bar" },
     switcher("reply", versions, replies.index, (id) => actions.select(id)),
+    copyButton("Copy the reply as Markdown", () => reply.text),
     unfinished && shown?.message_id != null && reply.hasText
       ? actionButton("Continue", "branch-continue", () => actions.continueReply(userMessage.id, shown.message_id))
       : null,
