@@ -37,7 +37,7 @@ def thread_create(
     assistant = assistant or _default_assistant()
     with transaction.atomic():
         check_rate(owner.pk)
-        thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
+        thread = Thread.objects.create(owner=owner, assistant=assistant, title=title_from(content))
         run = _run_create(thread=thread, content=content, parent_id=None)
         thread.save(update_fields=["leaf"])
     return thread, run
@@ -206,7 +206,8 @@ def _check_storable(text: str, what: str) -> None:
         )
 
 
-def _title(content: str) -> str:
+def title_from(content: str) -> str:
+    """A thread's first title: its first line, cut (the fallback when no better one comes)."""
     first_line = content.splitlines()[0].strip()
     if len(first_line) <= TITLE_CHARS:
         return first_line

@@ -41,6 +41,8 @@ class RunContext:
     # The text of the reply this run goes on from (`Run.continues`): sent as the start of the
     # answer, and the start of the new reply.
     prefill: str = ""
+    # The thread's first exchange: once its reply ends, the thread gets a title (`titles`).
+    first_exchange: bool = False
 
 
 @dataclass
@@ -127,6 +129,7 @@ def run_context(run: Run, user_message: Message) -> RunContext:
         history=history,
         notes=notes,
         prefill=prefill,
+        first_exchange=user_message.parent_id is None and run.prompt_id is None,
     )
 
 

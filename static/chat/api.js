@@ -59,7 +59,8 @@ async function request(method, path, body) {
 }
 
 export const api = {
-  listThreads: () => request("GET", "/api/threads/"),
+  listThreads: (cursor = null) =>
+    request("GET", cursor ? `/api/threads/?cursor=${encodeURIComponent(cursor)}` : "/api/threads/"),
   getThread: (id) => request("GET", `/api/threads/${id}/`),
   // assistantId null: the server's default assistant.
   createThread: (content, assistantId = null) => {

@@ -143,6 +143,12 @@ class ChatApp {
     }
   }
 
+  // The thread's title from its first exchange arrived (after the reply).
+  titled(title) {
+    if (title) this.setTitle(title);
+    this.sidebar.load(this.threadId);
+  }
+
   setTitle(title) {
     const text = title || "New chat";
     $("thread-title").textContent = text;
@@ -174,6 +180,7 @@ class ChatApp {
 
   onFrame(frame) {
     if (frame.event === "thread.branch") return this.refreshThread(); // switched in some tab
+    if (frame.event === "thread.title") return this.titled(frame.data?.title);
     if (frame.event === "error" && frame.run_id == null) {
       this.showComposerError(frame.data?.message ?? "The server reported an error.");
       return;
