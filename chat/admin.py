@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
+from chat.admin_tools import AssistantForm
 from chat.models import Assistant, Message, Run, RunStep, Thread, UserUsage
 from chat.upstream_probe import probe
 
@@ -28,13 +29,26 @@ class ReadOnlyMixin:
 
 @admin.register(Assistant)
 class AssistantAdmin(admin.ModelAdmin):
+    form = AssistantForm
     list_display = ["name", "protocol", "model", "base_url", "is_default", "created_at"]
     list_filter = ["protocol", "is_default"]
     search_fields = ["name", "model"]
     readonly_fields = ["upstream_assistant_id", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "is_default", "protocol", "base_url", "api_key_env"]}),
-        ("Model", {"fields": ["model", "instructions", "tools", "tool_choice", "response_format"]}),
+        (
+            "Model",
+            {
+                "fields": [
+                    "model",
+                    "instructions",
+                    "builtin_tools",
+                    "tools",
+                    "tool_choice",
+                    "response_format",
+                ]
+            },
+        ),
         (
             "Context and sampling",
             {
@@ -104,6 +118,7 @@ class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     list_select_related = ["thread__owner"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]  # the latest first: what an operator looks for
     inlines = [RunStepInline]
 
     @admin.display(ordering="thread__owner__username")

@@ -17,6 +17,8 @@ const END_ANNOUNCEMENTS = {
   failed: "The reply failed.",
 };
 
+const STILL_WRITING = "A reply is still being written. Wait for it to finish or stop it first.";
+
 function threadIdFromPath(pathname) {
   const match = pathname.match(/^\/t\/(\d+)\/?$/);
   return match ? Number(match[1]) : null;
@@ -75,6 +77,7 @@ class ChatApp {
     this.sidebar.load(this.threadId);
     this.assistants.load();
     this.openThread(this.threadId);
+    this.input.focus(); // ready to type, with no Tab through the sidebar first
   }
 
   // ---- navigation -------------------------------------------------------------------------
@@ -206,6 +209,11 @@ class ChatApp {
   }
 
   runEnded(reply) {
+    // Nothing is being written any more: a warning that said so is over.
+    // (This tab's words, or the server's answer to a send: both start the same way.)
+    if (this.composerError.textContent.startsWith("A reply is still being written")) {
+      this.showComposerError(null);
+    }
     const message = END_ANNOUNCEMENTS[reply.status] ?? "The reply ended.";
     this.announce(reply.error?.message ? `${message} ${reply.error.message}` : message);
     this.refreshThread();
@@ -233,7 +241,7 @@ class ChatApp {
     event.preventDefault();
     if (!this.sendButton.disabled && !this.sendButton.hidden) this.send();
     else if (this.view.activeRunId() !== null && this.input.value.trim()) {
-      this.showComposerError("A reply is still being written. Wait for it to finish or stop it first.");
+      this.showComposerError(STILL_WRITING);
     }
   }
 
@@ -273,6 +281,7 @@ class ChatApp {
     } finally {
       this.sending = false;
       this.updateControls();
+      this.input.focus(); // the Send button, if clicked, had it
     }
   }
 
@@ -344,7 +353,7 @@ class ChatApp {
   // Regenerate or edit and resend: a new run on a new branch, which the page then shows.
   async startBranch(messageId, keepMessage, request) {
     if (this.view.activeRunId() !== null) {
-      return this.showComposerError("A reply is still being written. Wait for it to finish or stop it first.");
+      return this.showComposerError(STILL_WRITING);
     }
     this.showComposerError(null);
     // Before the request: the new run's first frames may overtake its answer.
