@@ -27,7 +27,8 @@ def test_the_composer_has_focus_on_load_and_after_a_send(page: Page) -> None:
 FIRST_TAB_STOP = """() => {
   const stops = document.querySelectorAll(
     'a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, [tabindex="0"]');
-  const shown = [...stops].filter((node) => node.getClientRects().length && !node.closest('[hidden]'));
+  const shown = [...stops].filter(
+    (node) => node.getClientRects().length && !node.closest('[hidden]'));
   return shown[0]?.textContent.trim();
 }"""
 
