@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from chat.views import accounts, api, branches, errors, pages
+from chat.views import accounts, api, branches, errors, export, pages, search
 
 # No app namespace: django.contrib.auth's views reverse their URLs ("login",
 # "password_reset_done") without one.
@@ -35,6 +35,9 @@ urlpatterns = [
         name="api-continue",
     ),
     path("api/threads/<int:thread_id>/branch/", branches.select, name="api-branch"),
+    path("api/search/", search.search_view, name="api-search"),
+    path("api/threads/<int:thread_id>/export/", export.thread_export, name="api-export"),
+    path("api/export/", export.archive, name="api-archive"),
     path("api/usage/", api.usage, name="api-usage"),
     path("api/assistants/", api.assistants, name="api-assistants"),
     # Last: every other path under /api/ is a JSON 404, whatever DEBUG says.

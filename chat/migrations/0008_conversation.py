@@ -5,6 +5,8 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
+from chat.search import schema as search_schema
+
 
 def link_existing_messages(apps: Any, schema_editor: Any) -> None:
     """Threads from before branches are one branch: each message follows the one before it,
@@ -74,4 +76,5 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(link_existing_messages, migrations.RunPython.noop),
+        migrations.RunPython(search_schema.create, search_schema.drop),
     ]

@@ -67,6 +67,7 @@ export const api = {
     const body = assistantId === null ? { content } : { content, assistant_id: assistantId };
     return request("POST", "/api/threads/", body);
   },
+  search: (query) => request("GET", `/api/search/?q=${encodeURIComponent(query)}`),
   listAssistants: () => request("GET", "/api/assistants/"),
   sendMessage: (id, content) => request("POST", `/api/threads/${id}/messages/`, { content }),
   cancelRun: (id, runId) => request("POST", `/api/threads/${id}/runs/${runId}/cancel/`),

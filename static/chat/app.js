@@ -6,6 +6,7 @@ import { AssistantPicker } from "./assistants.js";
 import { ThreadSocket } from "./socket.js";
 import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
+import { SearchDialog } from "./search.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -64,6 +65,7 @@ class ChatApp {
   }
 
   start() {
+    this.search = new SearchDialog({ onOpen: (result) => this.openResult(result) });
     $("composer").addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -107,10 +109,33 @@ class ChatApp {
       this.setTitle(payload.thread?.title);
       this.assistants.showThread(payload.assistant, payload.thread?.assistant_id);
       this.view.loadHistory(payload, { initial: true });
+      this.showTarget();
       this.openSocket(threadId);
     } catch (error) {
       if (token === this.loadToken) this.threadLoadFailed(error);
     }
+  }
+
+  // A search result: its thread, on the branch holding the message, scrolled to it.
+  async openResult({ thread_id: threadId, message_id: messageId, run_id: runId, role }) {
+    if (messageId !== null) {
+      try {
+        await api.selectBranch(threadId, messageId);
+      } catch (error) {
+        return this.showComposerError(error.message);
+      }
+    }
+    this.target = messageId === null ? null : role === "user" ? `[data-message-id="${messageId}"]` : `[data-run-id="${runId}"]`;
+    this.navigate(threadId);
+  }
+
+  // After a thread loaded: the message a search result pointed at, in view and marked.
+  showTarget() {
+    const node = this.target ? $("messages").querySelector(this.target) : null;
+    this.target = null;
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("search-target");
   }
 
   threadLoadFailed(error) {
@@ -246,6 +271,10 @@ class ChatApp {
   }
 
   globalKey(event) {
+    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "k") {
+      event.preventDefault();
+      return this.search.open();
+    }
     if (event.key !== "Escape" || event.defaultPrevented) return;
     if (this.sidebar.isOpen()) return this.sidebar.close();
     if (this.view.activeRunId() !== null) {
