@@ -73,6 +73,10 @@ class AssistantsClient:
 
     # -- plain JSON endpoints --------------------------------------------------------------
 
+    async def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A plain POST under the base URL (a non-streamed completion, say)."""
+        return await self._json("POST", path, body)
+
     async def create_assistant(self, **body: Any) -> dict[str, Any]:
         return await self._json("POST", "/assistants", body)
 

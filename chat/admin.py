@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from chat.admin_tools import AssistantForm
 from chat.models import ApiKey, Assistant, Message, Run, RunStep, Thread, UserUsage
 from chat.upstream_probe import probe
 
@@ -31,13 +32,26 @@ class ReadOnlyMixin:
 
 @admin.register(Assistant)
 class AssistantAdmin(admin.ModelAdmin):
+    form = AssistantForm
     list_display = ["name", "protocol", "model", "base_url", "is_default", "created_at"]
     list_filter = ["protocol", "is_default"]
     search_fields = ["name", "model"]
     readonly_fields = ["upstream_assistant_id", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "is_default", "protocol", "base_url", "api_key_env"]}),
-        ("Model", {"fields": ["model", "instructions", "tools", "tool_choice", "response_format"]}),
+        (
+            "Model",
+            {
+                "fields": [
+                    "model",
+                    "instructions",
+                    "builtin_tools",
+                    "tools",
+                    "tool_choice",
+                    "response_format",
+                ]
+            },
+        ),
         (
             "Context and sampling",
             {
@@ -117,6 +131,7 @@ class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     list_select_related = ["thread__owner"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]  # the latest first: what an operator looks for
     inlines = [RunStepInline]
 
     @admin.display(description="timeline")

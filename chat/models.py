@@ -177,6 +177,11 @@ class Thread(models.Model):
     title = models.CharField(max_length=200, blank=True)
     upstream_thread_id = upstream_id_field()
     metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
+    # The end of the branch the user is on (`chat.branches`): what the page shows and what
+    # the next message follows. Null on a thread with no messages yet.
+    leaf = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -263,6 +268,16 @@ class Run(models.Model):
     live_tokens = models.PositiveIntegerField(default=0)
     # What happened inside the run, written once when it ends (`chat.runs.timeline`).
     timeline = models.JSONField(null=True, blank=True)
+    # The user message a regenerated reply answers; null when the run answers its own user
+    # message (the one whose `run` it is), as every run did before branches.
+    prompt = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The stopped or cut-off reply this run goes on from: its text is sent as the start of
+    # the reply (`chat.continuing`), and the new reply begins with it.
+    continues = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     # Not a field: on a run that `chat.services` has just started, its user message, in hand.
     user_message: Message
@@ -331,6 +346,12 @@ class Message(models.Model):
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
     run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    # The message before this one on its branch (`chat.branches`): a reply's parent is the
+    # user message it answers (or the run's previous reply), a user message's the end of the
+    # branch it was sent on. Siblings are versions: regenerated replies, edited messages.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField(blank=True)

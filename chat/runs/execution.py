@@ -27,6 +27,7 @@ from chat.fanout.runlog import Hub, RunLog
 from chat.runs import client_tools, failures, healing, outcome, recovery, silence, store
 from chat.runs.budget_guard import BudgetGuard
 from chat.runs.outcome import user_message
+from chat.runs.prefill import Prefill
 from chat.runs.saving import save_until_it_lands, telling_if_late
 from chat.runs.timeline import Timeline, tool_names
 from chat.runs.upstream import run_request, upstream_for, upstream_http
@@ -59,7 +60,7 @@ class RunExecution:
         self.upstream: Upstream | None = None
         self.cancel_requested = False
         self.first_token_at: dt.datetime | None = None
-        self.notes: list[str] = []  # what the run's record says beyond its status
+        self.notes: list[str] = list(ctx.notes)  # what the record says beyond its status
         self.prompt_text = ctx.user_text  # what was sent, for a usage estimate
         self.skipped_events = 0
         self.upstream_error: dict[str, Any] | None = None
@@ -76,6 +77,7 @@ class RunExecution:
         self._end_event: StreamEvent | None = None
         self.finishing = False
         self.client_wait: client_tools.ClientWait | None = None  # outputs the client owes
+        self.prefill = Prefill(ctx.prefill)  # a continued reply's start (`prefill`)
 
     @property
     def ended(self) -> bool:
@@ -288,10 +290,12 @@ class RunExecution:
         upstream_id = data.get("id", "")
 
         def write() -> None:
-            self._message_pks[upstream_id] = store.assistant_message_open(
+            pks = self._message_pks  # filled in the writer's order: earlier replies are in it
+            pks[upstream_id] = store.assistant_message_open(
                 run_id=self.ctx.run_id,
                 thread_id=self.ctx.thread_id,
                 upstream_message_id=upstream_id,
+                parent_id=max(pks.values()) if pks else self.ctx.user_message_id,
             )
 
         self.writer.put(write)
@@ -314,6 +318,7 @@ class RunExecution:
         return True
 
     async def _apply(self, event: StreamEvent) -> None:
+        event = self.prefill.whole(event)
         self.last_event_at = time.monotonic()
         self.timeline.mark(event.name)
         self.acc.feed(event)
@@ -322,6 +327,8 @@ class RunExecution:
             self._end_event = event  # announced by `_finish`, once it is persisted
         else:
             await self.hub.publish(self.log, event.name, event.data)
+        if (opening := self.prefill.opening(event)) is not None:
+            await self._apply(opening)
 
     # -- the end -------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import Assistant, Message, Thread
+from chat.runs.titles import title_from
 from chat.v1 import catalogue, fields
 from chat.v1.endpoint import BadParam
 
@@ -100,17 +101,21 @@ def message_create(*, thread: Thread, body: Any, param: str = "") -> Message:
         raise BadParam(f"'{prefix}role' must be 'user' or 'assistant'.", param=f"{prefix}role")
     if body.get("attachments"):
         raise BadParam("Attachments (files) are not supported here.", param=f"{prefix}attachments")
-    content = services._clean_content(fields.message_text(body.get("content"), f"{prefix}content"))
+    content = services.clean_content(fields.message_text(body.get("content"), f"{prefix}content"))
     if not thread.title and role == Message.Role.USER:
-        thread.title = services._title(content)
-        thread.save(update_fields=["title", "updated_at"])
-    return Message.objects.create(
+        thread.title = title_from(content)
+    # The API's thread is a list: each message goes after the end of the branch on show.
+    message = Message.objects.create(
         thread=thread,
+        parent_id=services.branch_end(thread),
         role=role,
         content=content,
         status=Message.Status.COMPLETED,
         metadata=fields.metadata(body),
     )
+    thread.leaf = message
+    thread.save(update_fields=["title", "leaf", "updated_at"])
+    return message
 
 
 def message_modify(*, message: Message, body: dict[str, Any]) -> Message:
