@@ -326,6 +326,7 @@ class RunExecution:
         if self._final_status is None:
             self._final_status = status
             self._last_error = last_error
+            self.timeline.mark("ended_here", status=status, why=last_error)
             self._synthesise_end = True
 
     async def _finish(self) -> None:
