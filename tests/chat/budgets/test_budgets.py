@@ -91,6 +91,18 @@ def test_the_budget_resets_when_the_day_ends(alice: User) -> None:
     assert ledger.month_used == 550 and ledger.reserved == 0
 
 
+def test_the_monthly_budget_resets_when_the_month_ends(alice: User) -> None:
+    UserBudget.objects.create(user=alice, monthly_tokens=1000)
+    last_month = timezone.now().date().replace(day=1) - dt.timedelta(days=1)
+    spend(alice, 1000, day=last_month)
+    TokenLedger.objects.filter(user=alice).update(month=last_month.replace(day=1))
+    _, run = services.thread_create(owner=alice, content="A new month")
+    assert run.budget_reserved > 0
+    finish(run, 10, 5)
+    ledger = TokenLedger.objects.get(user=alice)
+    assert (ledger.month, ledger.month_used) == (timezone.now().date().replace(day=1), 15)
+
+
 def test_the_real_usage_corrects_the_estimate_when_the_run_ends(alice: User) -> None:
     UserBudget.objects.create(user=alice, daily_tokens=10_000)
     _, run = services.thread_create(owner=alice, content="Hello")

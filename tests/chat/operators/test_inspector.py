@@ -37,13 +37,6 @@ def simulator(transactional_db: None, settings: Any, simulator_url: str) -> Assi
     )[0]
 
 
-@pytest.fixture
-def admin_client(transactional_db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
 def inspect(client: Client, run: Run) -> str:
     response = client.get(f"/admin/chat/liverun/{run.pk}/change/")
     assert response.status_code == 200

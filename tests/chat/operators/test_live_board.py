@@ -23,13 +23,6 @@ from tests.deploy.topology import app_env, worker_process
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def admin_client(transactional_db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
 @pytest.fixture(autouse=True)
 def assistant(transactional_db: None) -> Assistant:
     return Assistant.objects.get_or_create(is_default=True, defaults={"name": "Simulator"})[0]
