@@ -88,7 +88,7 @@ class RunExecution:
         try:
             await self.hub.publish(self.log, "thread.message.created", user_message(self.ctx))
             async with upstream_http() as http:
-                self.upstream = upstream_for(self.ctx.assistant, http)
+                self.upstream = upstream_for(self.ctx.assistant, http, self.timeline.retried)
                 request = await run_request(self.ctx, self.upstream, self.writer)
                 self._note_trimming(len(request.messages))
                 await self._attempt(request, second_chance=True)

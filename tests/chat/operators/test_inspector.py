@@ -79,6 +79,19 @@ async def test_a_failed_run_shows_the_upstreams_whole_answer(
     assert 'id="upstream-error"' in page and "500" in page
 
 
+async def test_a_retry_shows_with_the_upstreams_first_answer(
+    alice: Any, admin_client: Client, settings: Any
+) -> None:
+    settings.UPSTREAM_MAX_RETRIES = 2
+    run, _ = await run_to_end(alice, "/sim status=503 times=1 Hello after a retry")
+    assert run.status == "completed"
+    retries = [e for e in run.timeline["events"] if e[1] == "upstream_retry"]
+    assert len(retries) == 1 and retries[0][2]["attempt"] == 1
+    assert retries[0][2]["upstream"]["status"] == 503 and retries[0][2]["upstream"]["body"]
+    page = await _page(admin_client, run)
+    assert "upstream_retry" in page and "503" in page
+
+
 def test_secrets_are_removed_from_the_request_shown() -> None:
     request = RunRequest(
         model="gpt-4o",
