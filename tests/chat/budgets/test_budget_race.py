@@ -1,5 +1,6 @@
 """Tabs racing at the edge of a budget, on PostgreSQL: concurrent POSTs, each in its own
-thread and database session, cannot reserve more than is left between them."""
+thread and database session, or over HTTP to two server processes, cannot reserve more than
+is left between them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 from django.db import connection, connections
 from django.test import Client
