@@ -127,6 +127,14 @@ def test_a_cancelled_orphan_releases_its_reservation(alice: User) -> None:
     assert TokenLedger.objects.get(user=alice).reserved == 0
 
 
+def test_deleting_a_thread_mid_reply_releases_what_its_run_held(alice: User) -> None:
+    UserBudget.objects.create(user=alice, daily_tokens=10_000)
+    thread, run = services.thread_create(owner=alice, content="Hello")
+    assert TokenLedger.objects.get(user=alice).reserved == run.budget_reserved > 0
+    services.thread_delete(thread=thread)
+    assert TokenLedger.objects.get(user=alice).reserved == 0
+
+
 def test_a_group_default_applies_and_the_users_own_limit_wins(alice: User, bob: User) -> None:
     staff, trial = Group.objects.create(name="staff"), Group.objects.create(name="trial")
     GroupBudget.objects.create(group=staff, daily_tokens=5000, monthly_tokens=None)
