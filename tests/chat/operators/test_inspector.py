@@ -55,6 +55,7 @@ async def test_a_finished_run_has_its_timeline(alice: Any, admin_client: Client)
     assert timeline["request"]["instructions"] == "Be brief."
     page = await _page(admin_client, run)
     assert "thread.run.completed" in page and "Time to first token" in page
+    assert "<td>first token</td>" in page
     assert re.search(r'id="ttft">\d+\.\d{3} s', page)
     assert "(reported by the upstream)" in page or "(estimated" in page
     rates = json.loads(re.search(r'id="rate-data" type="application/json">(.*?)<', page).group(1))
