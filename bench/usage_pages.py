@@ -6,8 +6,9 @@ Generates the runs with one INSERT ... SELECT FROM generate_series (users, assis
 models and 365 days of end times spread at random), rebuilds the per-day tables from them
 (`manage.py rebuild_usage`, timed), then requests each page (site, by user, by assistant, by
 model) for the last 30 days and for the whole year, logged in as staff, through Django's
-full request path, and reports the median and p95 of each. Needs DATABASE_URL (a scratch
-database is made beside it and dropped afterwards).
+full request path, and reports the median and p95 of each; beside them, the baseline the
+tables avoid: the same by-user year computed from the runs (one GROUP BY over them). Needs
+DATABASE_URL (a scratch database is made beside it and dropped afterwards).
 """
 
 from __future__ import annotations
@@ -140,7 +141,28 @@ def _measure(args: Any) -> dict[str, Any]:
     result = {"runs": args.runs, "users": args.users, "generate_s": round(generated, 1),
               "rebuild_s": round(rebuilt, 1), "usage_rows": details, "days": days}  # fmt: skip
     result["pages"] = request_pages(args.requests)
+    result["baseline_scan_runs_by_user_365d"] = scan_runs(max(3, args.requests // 6))
     return result
+
+
+def scan_runs(requests: int) -> dict[str, float]:
+    """The baseline the tables avoid: the by-user figures of a year computed from the runs
+    themselves (one GROUP BY over every run), timed like a page."""
+    import datetime as dt
+
+    from django.db.models import Sum
+
+    from chat.models import Run
+
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        rows = Run.objects.filter(completed_at__gte=since).values("thread__owner_id")
+        list(rows.annotate(p=Sum("prompt_tokens"), c=Sum("completion_tokens")).order_by())
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {"median_ms": round(statistics.median(samples), 1), "max_ms": round(samples[-1], 1)}
 
 
 if __name__ == "__main__":

@@ -56,14 +56,18 @@ def run_inspected(run_id: int) -> Run:
 
 def timeline_rows(run: Run) -> list[dict[str, Any]]:
     """The stored timeline's events as rows: time since the POST, name, what it says, and
-    for tool calls their duration."""
+    for tool calls their duration; the first token among them."""
     rows = []
+    ttft = run.time_to_first_token
+    if run.timeline and ttft is not None:
+        first = int(ttft.total_seconds() * 1000)
+        rows.append({"at_ms": first, "name": "first token", "detail": {}, "took_ms": None})
     for event in (run.timeline or {}).get("events", []):
         at, name, detail = event[0], event[1], dict(event[2]) if len(event) > 2 else {}
         since = detail.pop("since", None)
         took = at - since if isinstance(since, int) else None
         rows.append({"at_ms": at, "name": name, "detail": detail, "took_ms": took})
-    return rows
+    return sorted(rows, key=lambda row: row["at_ms"])
 
 
 def token_rates(run: Run) -> list[tuple[float, float]]:

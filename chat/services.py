@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from assistants_proxy.usage import estimate_prompt_tokens
 from chat import selectors
-from chat.budgets.ledger import budget_reserve
+from chat.budgets.ledger import budget_reserve, budget_settle
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
 from chat.runs.accounting import run_account_end
@@ -117,8 +117,14 @@ def thread_rename(*, thread: Thread, title: str) -> Thread:
 
 def thread_delete(*, thread: Thread) -> None:
     """Delete the thread with its messages and runs (the caller stops an active run first,
-    and deletes the upstream copy: `RunEngine.delete_upstream_thread`)."""
-    thread.delete()
+    and deletes the upstream copy: `RunEngine.delete_upstream_thread`). What its active runs
+    hold of the user's budget is released: they will never end to release it."""
+    with transaction.atomic():
+        active = thread.runs.filter(status__in=Run.ACTIVE_STATUSES)
+        held = sum(active.values_list("budget_reserved", flat=True))
+        if held:
+            budget_settle(user_id=thread.owner_id, reserved=held, used=0, now=timezone.now())
+        thread.delete()
 
 
 def run_cancel_request(*, run: Run) -> Run:

@@ -15,7 +15,6 @@ class UserBudgetAdmin(admin.ModelAdmin):
     list_display = ["user", "daily_tokens", "monthly_tokens", "used_today", "used_this_month"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
-    autocomplete_fields = ["user"]
 
     @admin.display(description="used today")
     def used_today(self, budget: UserBudget) -> int:

@@ -4,6 +4,7 @@ the `LiveRun` proxy: its list is the board, its change page the inspector of any
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -81,9 +82,14 @@ def _inspection(run: Run) -> dict[str, Any]:
         "run": run,
         "events": operator_selectors.timeline_rows(run),
         "rates": operator_selectors.token_rates(run),
-        "request_sent": timeline.get("request"),
+        "request_sent": _pretty(timeline.get("request")),
+        "upstream_error": _pretty(run.upstream_error),
         "steps": list(run.steps.order_by("created_at", "pk")),
     }
+
+
+def _pretty(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def _stop_sentence(run_id: int, held: bool) -> str:

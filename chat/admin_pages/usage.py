@@ -39,6 +39,9 @@ class UsageAdmin(admin.ModelAdmin):
         if not query.is_valid():
             return self._render(request, query, None, status=400)
         by, start, end = (query.cleaned_data[k] for k in ("by", "start", "end"))
+        # Shown with the range it used, defaults filled in.
+        query = UsageQuery({"by": by, "start": start, "end": end})
+        query.is_valid()
         if request.GET.get("format") == "csv":
             # A streamed body: Django's stubs type the admin's views as HttpResponse only.
             return _csv(by, start, end)  # type: ignore[return-value]

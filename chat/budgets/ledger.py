@@ -41,7 +41,7 @@ def budget_reserve(*, user_id: int, prompt_tokens: int) -> int:
     if left <= prompt_tokens:
         raise _exhausted(ledger, limits, now, period, needed=prompt_tokens)
     grant = min(left, prompt_tokens + settings.BUDGET_RUN_ALLOWANCE_TOKENS)
-    TokenLedger.objects.filter(pk=user_id).update(reserved=F("reserved") + grant)
+    _execute(f"UPDATE {_TABLE} SET reserved = reserved + %s WHERE user_id = %s", [grant, user_id])
     return grant
 
 
@@ -105,8 +105,15 @@ def used_now(ledger: TokenLedger | None, now: dt.datetime) -> tuple[int, int]:
     return day_used, month_used
 
 
+_TABLE = TokenLedger._meta.db_table
+_COLUMNS = ("user_id", "day", "day_used", "month", "month_used", "reserved")
+
+
 def _locked_ledger(user_id: int, now: dt.datetime) -> TokenLedger:
-    ledger = TokenLedger.objects.select_for_update().filter(pk=user_id).first()
+    """The user's ledger row, locked until the transaction ends (SELECT ... FOR UPDATE;
+    SQLite has no such clause: its write transactions are serialised whole). Raw SQL: this
+    runs at every run's start, where the ORM's building of the query cost more than it."""
+    ledger = _select_for_update(user_id)
     if ledger is not None:
         return ledger
     day = periods.today(now)
@@ -115,7 +122,23 @@ def _locked_ledger(user_id: int, now: dt.datetime) -> TokenLedger:
         [TokenLedger(user_id=user_id, day=day, month=periods.month_start(day))],
         ignore_conflicts=True,
     )
-    return TokenLedger.objects.select_for_update().get(pk=user_id)
+    ledger = _select_for_update(user_id)
+    assert ledger is not None
+    return ledger
+
+
+def _select_for_update(user_id: int) -> TokenLedger | None:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WHERE user_id = %s{lock}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else TokenLedger(**dict(zip(_COLUMNS, row, strict=True)))
+
+
+def _execute(sql: str, params: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _exhausted(

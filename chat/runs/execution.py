@@ -90,7 +90,7 @@ class RunExecution:
         try:
             await self.hub.publish(self.log, "thread.message.created", user_message(self.ctx))
             async with upstream_http() as http:
-                self.upstream = upstream_for(self.ctx.assistant, http)
+                self.upstream = upstream_for(self.ctx.assistant, http, self.timeline.retried)
                 request = await run_request(self.ctx, self.upstream, self.writer)
                 self._note_trimming(len(request.messages))
                 await self._attempt(request, second_chance=True)
@@ -337,6 +337,7 @@ class RunExecution:
         if self._final_status is None:
             self._final_status = status
             self._last_error = last_error
+            self.timeline.mark("ended_here", status=status, why=last_error)
             self._synthesise_end = True
 
     async def _finish(self) -> None:

@@ -19,7 +19,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from assistants_proxy.errors import AssistantsError
 from assistants_proxy.upstreams import RunRequest
+from chat.runs import failures
 
 # Most events a timeline keeps (a run with thousands of tool rounds keeps its first ones).
 MAX_EVENTS = 500
@@ -44,6 +46,11 @@ class Timeline:
     def mark(self, name: str, **detail: Any) -> None:
         if len(self.events) < MAX_EVENTS:
             self.events.append([self.now_ms(), name, detail] if detail else [self.now_ms(), name])
+
+    def retried(self, error: Exception, attempt: int) -> None:
+        """The upstream client retries a request: what the upstream answered first."""
+        answer = failures.upstream_error(error) if isinstance(error, AssistantsError) else None
+        self.mark("upstream_retry", attempt=attempt, error=str(error), upstream=answer)
 
     def sample(self, streamed: int) -> None:
         self.tokens.append([self.now_ms(), streamed])

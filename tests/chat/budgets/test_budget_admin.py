@@ -12,13 +12,6 @@ from chat.models import GroupBudget, UserBudget
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
 def test_an_admin_sets_a_users_budget(admin_client: Client, alice: User) -> None:
     response = admin_client.post(
         "/admin/chat/userbudget/add/",

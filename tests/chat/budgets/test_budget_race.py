@@ -1,12 +1,18 @@
 """Tabs racing at the edge of a budget, on PostgreSQL: concurrent POSTs, each in its own
-thread and database session, cannot reserve more than is left between them."""
+thread and database session, or over HTTP to two server processes, cannot reserve more than
+is left between them."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 from django.db import connection, connections
 from django.test import Client
@@ -14,7 +20,9 @@ from django.utils import timezone
 
 from assistants_proxy.usage import estimate_prompt_tokens
 from chat.models import Assistant, Run, TokenLedger, UserBudget
+from tests.chat.conftest import PASSWORD
 from tests.chat.test_health import required_url
+from tests.deploy.topology import app_env, daphne_process, free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -77,3 +85,65 @@ def test_the_last_tokens_go_to_one_tab_only(alice: User, engine: Any) -> None:
     statuses = post_at_once(alice, 2)
     assert sorted(statuses) == [201, 429]
     assert TokenLedger.objects.get(user=alice).reserved == 20
+
+
+# -- over HTTP, across two server processes --------------------------------------------------
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path, simulator_url: str) -> Iterator[list[str]]:
+    """Two daphne processes on this test's PostgreSQL database: two tabs of one user may be
+    served by different processes."""
+    database = required_url("DATABASE_URL")
+    name = connection.settings_dict["NAME"]
+    env = app_env(
+        DATABASE_URL=database.rsplit("/", 1)[0] + f"/{name}",
+        SIMULATOR_URL=simulator_url,
+        SECRET_KEY="test-only-secret-key",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        BUDGET_RUN_ALLOWANCE_TOKENS="30",
+    )
+    ports = [free_port(), free_port()]
+    with (
+        daphne_process(ports[0], env, log_dir=tmp_path),
+        daphne_process(ports[1], env, log_dir=tmp_path),
+    ):
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+
+
+async def logged_in(base_url: str, password: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base_url, timeout=20)
+    await client.get("/accounts/login/")
+    token = client.cookies["csrftoken"]
+    form = {"csrfmiddlewaretoken": token, "username": "alice", "password": password}
+    await client.post("/accounts/login/", data=form)
+    assert "sessionid" in client.cookies
+    client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+    return client
+
+
+async def test_tabs_on_two_processes_race_over_http_and_cannot_overspend(
+    alice: User, two_servers: list[str]
+) -> None:
+    from asgiref.sync import sync_to_async
+
+    # Hashed as the servers hash (the tests' settings use a fast hasher they do not know).
+    alice.password = PBKDF2PasswordHasher().encode(PASSWORD, "racing-salt", iterations=1000)
+    await sync_to_async(alice.save)()
+    await sync_to_async(UserBudget.objects.create)(user=alice, daily_tokens=100)
+    tabs = [await logged_in(two_servers[i % 2], PASSWORD) for i in range(TABS)]
+    body = {"content": "/sim tokens=500 rate=2 Tab says hello"}
+    answers = await asyncio.gather(*(tab.post("/api/threads/", json=body) for tab in tabs))
+    statuses = sorted(answer.status_code for answer in answers)
+    held = await sync_to_async(
+        lambda: list(Run.objects.values_list("budget_reserved", flat=True))
+    )()
+    ledger = await sync_to_async(TokenLedger.objects.get)(user=alice)
+    prompt = estimate_prompt_tokens([{"content": body["content"]}])
+    full, rest = divmod(100, prompt + 30)
+    started = full + (rest > prompt)
+    assert statuses == [201] * started + [429] * (TABS - started)
+    assert sum(held) == ledger.reserved <= 100
+    for tab in tabs:
+        await tab.aclose()

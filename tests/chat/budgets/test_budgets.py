@@ -91,6 +91,18 @@ def test_the_budget_resets_when_the_day_ends(alice: User) -> None:
     assert ledger.month_used == 550 and ledger.reserved == 0
 
 
+def test_the_monthly_budget_resets_when_the_month_ends(alice: User) -> None:
+    UserBudget.objects.create(user=alice, monthly_tokens=1000)
+    last_month = timezone.now().date().replace(day=1) - dt.timedelta(days=1)
+    spend(alice, 1000, day=last_month)
+    TokenLedger.objects.filter(user=alice).update(month=last_month.replace(day=1))
+    _, run = services.thread_create(owner=alice, content="A new month")
+    assert run.budget_reserved > 0
+    finish(run, 10, 5)
+    ledger = TokenLedger.objects.get(user=alice)
+    assert (ledger.month, ledger.month_used) == (timezone.now().date().replace(day=1), 15)
+
+
 def test_the_real_usage_corrects_the_estimate_when_the_run_ends(alice: User) -> None:
     UserBudget.objects.create(user=alice, daily_tokens=10_000)
     _, run = services.thread_create(owner=alice, content="Hello")
@@ -112,6 +124,14 @@ def test_a_cancelled_orphan_releases_its_reservation(alice: User) -> None:
     UserBudget.objects.create(user=alice, daily_tokens=10_000)
     _, run = services.thread_create(owner=alice, content="Hello")
     services.run_cancel_orphaned(run=services.run_cancel_request(run=run))
+    assert TokenLedger.objects.get(user=alice).reserved == 0
+
+
+def test_deleting_a_thread_mid_reply_releases_what_its_run_held(alice: User) -> None:
+    UserBudget.objects.create(user=alice, daily_tokens=10_000)
+    thread, run = services.thread_create(owner=alice, content="Hello")
+    assert TokenLedger.objects.get(user=alice).reserved == run.budget_reserved > 0
+    services.thread_delete(thread=thread)
     assert TokenLedger.objects.get(user=alice).reserved == 0
 
 

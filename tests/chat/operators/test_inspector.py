@@ -37,13 +37,6 @@ def simulator(transactional_db: None, settings: Any, simulator_url: str) -> Assi
     )[0]
 
 
-@pytest.fixture
-def admin_client(transactional_db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
 def inspect(client: Client, run: Run) -> str:
     response = client.get(f"/admin/chat/liverun/{run.pk}/change/")
     assert response.status_code == 200
@@ -62,6 +55,7 @@ async def test_a_finished_run_has_its_timeline(alice: Any, admin_client: Client)
     assert timeline["request"]["instructions"] == "Be brief."
     page = await _page(admin_client, run)
     assert "thread.run.completed" in page and "Time to first token" in page
+    assert "<td>first token</td>" in page
     assert re.search(r'id="ttft">\d+\.\d{3} s', page)
     assert "(reported by the upstream)" in page or "(estimated" in page
     rates = json.loads(re.search(r'id="rate-data" type="application/json">(.*?)<', page).group(1))
@@ -84,6 +78,19 @@ async def test_a_failed_run_shows_the_upstreams_whole_answer(
     assert run.status == "failed" and run.upstream_error
     page = await _page(admin_client, run)
     assert 'id="upstream-error"' in page and "500" in page
+
+
+async def test_a_retry_shows_with_the_upstreams_first_answer(
+    alice: Any, admin_client: Client, settings: Any
+) -> None:
+    settings.UPSTREAM_MAX_RETRIES = 2
+    run, _ = await run_to_end(alice, "/sim status=503 times=1 Hello after a retry")
+    assert run.status == "completed"
+    retries = [e for e in run.timeline["events"] if e[1] == "upstream_retry"]
+    assert len(retries) == 1 and retries[0][2]["attempt"] == 1
+    assert retries[0][2]["upstream"]["status"] == 503 and retries[0][2]["upstream"]["body"]
+    page = await _page(admin_client, run)
+    assert "upstream_retry" in page and "503" in page
 
 
 def test_secrets_are_removed_from_the_request_shown() -> None:

@@ -25,13 +25,6 @@ TODAY = timezone.now().date()
 
 
 @pytest.fixture
-def admin_client(db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
 def runs(alice: User, bob: User) -> list[Run]:
     """Ended runs over three days, two users, two assistants and two models."""
     other = Assistant.objects.create(name="Other", model="small")
