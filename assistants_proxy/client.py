@@ -67,11 +67,18 @@ class AssistantsClient:
         self.backoff = backoff
         self.timeout = default_timeout(stall_timeout, connect_timeout)
         self._sleep = sleep
+        # Told of each retry (its error and number) before its wait: a caller's record of
+        # what the upstream answered first (the app's run timeline).
+        self.on_retry: Callable[[Exception, int], None] | None = None
         self.headers = {"OpenAI-Beta": "assistants=v2", "Content-Type": "application/json"}
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
 
     # -- plain JSON endpoints --------------------------------------------------------------
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A plain POST under the base URL (a non-streamed completion, say)."""
+        return await self._json("POST", path, body)
 
     async def create_assistant(self, **body: Any) -> dict[str, Any]:
         return await self._json("POST", "/assistants", body)
@@ -152,6 +159,8 @@ class AssistantsClient:
             except (TransportError, HTTPStatusError) as exc:
                 if not exc.retryable or attempt >= self.max_retries:
                     raise
+                if self.on_retry is not None:
+                    self.on_retry(exc, attempt + 1)
                 await self._sleep(self._delay(exc, attempt))
                 attempt += 1
 

@@ -13,8 +13,12 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
-from chat.models import Assistant, Message, Run, RunStep, Thread, UserUsage
+from chat.admin_tools import AssistantForm
+from chat.models import ApiKey, Assistant, Message, Run, RunStep, Thread, UserUsage
 from chat.upstream_probe import probe
 
 
@@ -28,13 +32,26 @@ class ReadOnlyMixin:
 
 @admin.register(Assistant)
 class AssistantAdmin(admin.ModelAdmin):
+    form = AssistantForm
     list_display = ["name", "protocol", "model", "base_url", "is_default", "created_at"]
     list_filter = ["protocol", "is_default"]
     search_fields = ["name", "model"]
     readonly_fields = ["upstream_assistant_id", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "is_default", "protocol", "base_url", "api_key_env"]}),
-        ("Model", {"fields": ["model", "instructions", "tools", "tool_choice", "response_format"]}),
+        (
+            "Model",
+            {
+                "fields": [
+                    "model",
+                    "instructions",
+                    "builtin_tools",
+                    "tools",
+                    "tool_choice",
+                    "response_format",
+                ]
+            },
+        ),
         (
             "Context and sampling",
             {
@@ -95,7 +112,17 @@ class RunStepInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "status", "model", "owner", "ttft", "run_duration", "speed", "usage"]
+    list_display = [
+        "__str__",
+        "status",
+        "model",
+        "owner",
+        "ttft",
+        "run_duration",
+        "speed",
+        "usage",
+        "inspect",
+    ]
     list_filter = [
         ("thread__owner", admin.RelatedOnlyFieldListFilter),
         "status",
@@ -104,7 +131,13 @@ class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     list_select_related = ["thread__owner"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]  # the latest first: what an operator looks for
     inlines = [RunStepInline]
+
+    @admin.display(description="timeline")
+    def inspect(self, run: Run) -> str:
+        url = reverse("admin:chat_liverun_change", args=[run.pk])
+        return format_html('<a href="{}">inspect</a>', url)
 
     @admin.display(ordering="thread__owner__username")
     def owner(self, run: Run) -> str:
@@ -190,3 +223,27 @@ class UserUsageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 def _seconds(value: timedelta | None) -> str:
     return "-" if value is None else f"{value.total_seconds():.2f} s"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made by `manage.py create_api_key` or the user's keys page (the only places
+    that can show one); here they are seen and revoked."""
+
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["prefix", "user__username", "name"]
+    readonly_fields = ["user", "prefix", "hashed", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)
+
+
+# Budgets, usage charts, live runs and the run inspector: the operators' pages.
+import chat.admin_pages  # noqa: E402, F401

@@ -163,6 +163,14 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if log is not None:
             await self._send_through(log, log.last_seq)
 
+    async def branch_switched(self, message: dict[str, Any]) -> None:
+        """Another tab (or this one) switched the thread's branch: the page reloads it."""
+        await self._frame("thread.branch", None, {"leaf_id": whole_number(message.get("leaf_id"))})
+
+    async def thread_titled(self, message: dict[str, Any]) -> None:
+        """The thread got its title from its first exchange (`chat.runs.titles`)."""
+        await self._frame("thread.title", None, {"title": str(message.get("title") or "")})
+
     async def session_ended(self, message: dict[str, Any]) -> None:
         """The session that opened this socket logged out (`chat.session_end`)."""
         await self.close(code=CLOSE_UNAUTHENTICATED)

@@ -8,6 +8,7 @@
     │   └── RunEnded           the run already ended, so there is nothing left to cancel
     ├── TooLarge         413   the request body is over DATA_UPLOAD_MAX_MEMORY_SIZE
     ├── RateLimited      429   too many runs started in the last minute; retry later
+    │   └── BudgetExhausted    the user's daily or monthly token budget is spent
     └── Unavailable      503   the database cannot be reached or is locked; retry later
 
 Each error has a stable machine-readable `code` (what clients branch on) and a human
@@ -66,6 +67,10 @@ class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"
     retryable = True
+
+
+class BudgetExhausted(RateLimited):
+    code = "budget_exhausted"
 
 
 class Unavailable(ServiceError):

@@ -103,6 +103,19 @@ class Assistant(models.Model):
     response_format = models.JSONField(default=default_response_format, blank=True)
     truncation_strategy = models.JSONField(default=default_truncation_strategy, blank=True)
     is_default = models.BooleanField(default=False)
+    # Set for an assistant a user made over the Assistants API (`chat.v1`): it runs on the
+    # upstream of the operator's assistant for its model, and only its owner sees it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_assistants",
+    )
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # Deleted over the API: gone for its owner, kept for the threads and runs that used it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,6 +176,12 @@ class Thread(models.Model):
     assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="threads")
     title = models.CharField(max_length=200, blank=True)
     upstream_thread_id = upstream_id_field()
+    metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
+    # The end of the branch the user is on (`chat.branches`): what the page shows and what
+    # the next message follows. Null on a thread with no messages yet.
+    leaf = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -235,6 +254,30 @@ class Run(models.Model):
     # died, and another one settles it.
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
+    # What this run changes of its assistant (`chat.runs.overrides`).
+    overrides = models.JSONField(default=dict, blank=True)
+    # While the run waits for a client's function outputs (`chat.runs.client_tools`): the
+    # Assistants `required_action` the client answers.
+    required_action = models.JSONField(null=True, blank=True)
+    # Tokens reserved against the user's budget while the run is active (`chat.budgets`);
+    # released, and the real usage counted, in the transaction that ends the run.
+    budget_reserved = models.PositiveBigIntegerField(default=0)
+    # Tokens streamed so far, as of the executing process's last lease renewal (the live
+    # board reads it; it is written with the renewal, never per token).
+    live_tokens = models.PositiveIntegerField(default=0)
+    # What happened inside the run, written once when it ends (`chat.runs.timeline`).
+    timeline = models.JSONField(null=True, blank=True)
+    # The user message a regenerated reply answers; null when the run answers its own user
+    # message (the one whose `run` it is), as every run did before branches.
+    prompt = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The stopped or cut-off reply this run goes on from: its text is sent as the start of
+    # the reply (`chat.continuing`), and the new reply begins with it.
+    continues = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     # Not a field: on a run that `chat.services` has just started, its user message, in hand.
     user_message: Message
@@ -304,6 +347,12 @@ class Message(models.Model):
     run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # The message before this one on its branch (`chat.branches`): a reply's parent is the
+    # user message it answers (or the run's previous reply), a user message's the end of the
+    # branch it was sent on. Siblings are versions: regenerated replies, edited messages.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.IN_PROGRESS)
@@ -356,3 +405,24 @@ class UserUsage(User):
         proxy = True
         verbose_name = "usage per user"
         verbose_name_plural = "usage per user"
+
+
+class LiveRun(Run):
+    """The admin's board of active runs, and each run's inspector (`chat.admin_pages`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "live run"
+        verbose_name_plural = "live runs"
+
+
+# API keys, budgets, ledgers and usage per day live in their own modules; imported here so
+# that Django registers them as the chat app's models.
+from chat.models_keys import ApiKey as ApiKey  # noqa: E402
+from chat.ops_models import (  # noqa: E402, F401
+    GroupBudget,
+    TokenLedger,
+    UsageDay,
+    UsageDayTotal,
+    UserBudget,
+)

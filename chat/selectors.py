@@ -6,6 +6,7 @@ be probed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Min, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
+from chat.branches import Branch, Node, RunNode, Tree
 from chat.errors import InvalidInput, NotFound
 from chat.models import Assistant, Message, Run, RunStep, Thread
 
@@ -29,9 +31,12 @@ _TOKEN_SUMS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class ThreadDetail:
+    """The thread with the branch on show (`chat.branches`): its messages and runs only."""
+
     thread: Thread
     messages: list[Message]
     runs: list[Run]
+    branch: Branch
 
 
 def thread_list(*, user: AnyUser) -> QuerySet[Thread]:
@@ -51,16 +56,37 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
         thread = Thread.objects.select_related("assistant").get(pk=thread_id, owner_id=user.pk)
     except Thread.DoesNotExist:
         raise NotFound("No such thread.") from None
+    messages = list(thread.messages.order_by("created_at", "pk"))
+    # Each run's steps (tool calls, usage) in the order they happened, in one query.
+    runs = list(
+        thread.runs.order_by("created_at", "pk").prefetch_related(
+            Prefetch("steps", queryset=RunStep.objects.order_by("created_at", "pk"))
+        )
+    )
+    branch = thread_tree(messages, runs).branch(thread.leaf_id)
+    on_branch, shown = set(branch.message_ids), set(branch.run_ids)
     return ThreadDetail(
         thread=thread,
-        messages=list(thread.messages.order_by("created_at", "pk")),
-        # Each run's steps (tool calls, usage) in the order they happened, in one query.
-        runs=list(
-            thread.runs.order_by("created_at", "pk").prefetch_related(
-                Prefetch("steps", queryset=RunStep.objects.order_by("created_at", "pk"))
-            )
-        ),
+        messages=[message for message in messages if message.pk in on_branch],
+        runs=[run for run in runs if run.pk in shown],
+        branch=branch,
     )
+
+
+def thread_tree(messages: Iterable[Message], runs: Iterable[Run]) -> Tree:
+    return Tree(
+        (Node(m.pk, m.parent_id, m.role, m.run_id) for m in messages),
+        (RunNode(r.pk, r.prompt_id) for r in runs),
+    )
+
+
+def thread_tree_load(*, thread_id: int) -> Tree:
+    """The thread's tree from its ids alone (switching branches needs no text)."""
+    messages = Message.objects.filter(thread_id=thread_id).values_list(
+        "pk", "parent_id", "role", "run_id"
+    )
+    runs = Run.objects.filter(thread_id=thread_id).values_list("pk", "prompt_id")
+    return Tree((Node(*row) for row in messages), (RunNode(*row) for row in runs))
 
 
 def thread_active_run_id(*, user: AnyUser, thread_id: int) -> int | None:
@@ -99,20 +125,25 @@ def runs_started_since(*, user_id: int, since: datetime) -> tuple[int, datetime 
     return found["count"], found["first"]
 
 
+def _offered() -> QuerySet[Assistant]:
+    # The operator's: an assistant a user made over the API (`chat.v1`) is only theirs.
+    return Assistant.objects.filter(owner=None)
+
+
 def assistant_list() -> QuerySet[Assistant]:
-    return Assistant.objects.order_by("-is_default", "name", "pk")
+    return _offered().order_by("-is_default", "name", "pk")
 
 
 def assistant_get(*, assistant_id: int) -> Assistant:
     # The id comes from a request body, not the URL: an unknown one is a bad request.
     try:
-        return Assistant.objects.get(pk=assistant_id)
+        return _offered().get(pk=assistant_id)
     except Assistant.DoesNotExist:
         raise InvalidInput("No such assistant.", code="unknown_assistant") from None
 
 
 def assistant_default() -> Assistant | None:
-    return Assistant.objects.order_by("-is_default", "pk").first()
+    return _offered().order_by("-is_default", "pk").first()
 
 
 def _user_runs(user: AnyUser) -> QuerySet[Run]:

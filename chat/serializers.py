@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chat.branches import Branch
 from chat.models import Assistant, Message, Run, RunStep, Thread
 
 
@@ -19,9 +20,20 @@ def thread_json(thread: Thread) -> dict[str, Any]:
     }
 
 
-def message_json(message: Message) -> dict[str, Any]:
+def message_json(message: Message, *, branch: Branch | None = None) -> dict[str, Any]:
+    """A message; with `branch` (the thread detail), a user message also says which of its
+    versions it is ("edits") and which reply is shown after it ("replies")."""
+    body = _message_fields(message)
+    if branch is not None and message.pk in branch.edits:
+        body["edits"] = branch.edits[message.pk]
+        body["replies"] = branch.replies[message.pk]
+    return body
+
+
+def _message_fields(message: Message) -> dict[str, Any]:
     return {
         "id": message.pk,
+        "parent_id": message.parent_id,
         "role": message.role,
         "content": message.content,
         "status": message.status,
@@ -107,3 +119,7 @@ def _step_usage(usage: Any) -> dict[str, int] | None:
         return None
     keys = ("prompt_tokens", "completion_tokens", "total_tokens")
     return {key: int(usage.get(key) or 0) for key in keys}
+
+
+# The counts of a step's usage, for the Assistants API's step objects too (`chat.v1.shapes`).
+step_usage = _step_usage

@@ -13,14 +13,19 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from assistants_proxy.usage import estimate_prompt_tokens
 from chat import selectors
+from chat.budgets.ledger import budget_reserve, budget_settle
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
+from chat.runs.accounting import run_account_end
+from chat.runs.store import run_held_or_queued
+from chat.runs.titles import title_from
 from chat.storable import unstorable_count
 
-TITLE_CHARS = 60
 TITLE_MAX_CHARS = 200
 RATE_WINDOW = timedelta(seconds=60)  # RUNS_PER_MINUTE counts the runs started in this
 
@@ -33,12 +38,14 @@ def thread_create(
     The engine sees a run whose thread has no `upstream_thread_id` yet and creates both
     upstream at once (createThreadAndRun).
     """
-    content = _clean_content(content)
+    content = clean_content(content)
     assistant = assistant or _default_assistant()
     with transaction.atomic():
-        _check_rate(owner.pk)
-        thread = Thread.objects.create(owner=owner, assistant=assistant, title=_title(content))
-        run = _run_create(thread=thread, content=content)
+        check_rate(owner.pk)
+        reserved = _reserve(owner.pk, content)
+        thread = Thread.objects.create(owner=owner, assistant=assistant, title=title_from(content))
+        run = _run_create(thread=thread, content=content, parent_id=None, reserved=reserved)
+        thread.save(update_fields=["leaf"])
     return thread, run
 
 
@@ -55,20 +62,43 @@ def run_start_for(*, user_id: int, thread_id: int, content: str) -> Run:
     A thread with a run still active is refused by the `one_active_run_per_thread`
     constraint itself, not by a query before the insert. The run's `user_message` is set.
     """
-    content = _clean_content(content)
+    content = clean_content(content)
     with transaction.atomic():
-        try:
-            thread = (
-                Thread.objects.select_for_update(of=("self",))
-                .select_related("assistant")
-                .get(pk=thread_id, owner_id=user_id)
-            )
-        except Thread.DoesNotExist:
-            raise NotFound("No such thread.") from None
-        _check_rate(user_id)
-        run = _run_create(thread=thread, content=content)
-        thread.save(update_fields=["updated_at"])  # bumps the thread to the top of the list
+        thread = thread_lock(user_id=user_id, thread_id=thread_id)
+        check_rate(user_id)
+        # Sent on the branch on show: after its end.
+        reserved = _reserve(user_id, content)
+        run = _run_create(
+            thread=thread, content=content, parent_id=branch_end(thread), reserved=reserved
+        )
+        thread_touch(thread)
     return run
+
+
+def thread_lock(*, user_id: int, thread_id: int) -> Thread:
+    """The user's thread with its assistant, locked for the caller's transaction: concurrent
+    writes to one thread queue up here on PostgreSQL. NotFound if the user has no such
+    thread."""
+    try:
+        return (
+            Thread.objects.select_for_update(of=("self",))
+            .select_related("assistant")
+            .get(pk=thread_id, owner_id=user_id)
+        )
+    except Thread.DoesNotExist:
+        raise NotFound("No such thread.") from None
+
+
+def thread_touch(thread: Thread) -> None:
+    """Save the thread's leaf, and bump it to the top of the list."""
+    thread.save(update_fields=["updated_at", "leaf"])
+
+
+def branch_end(thread: Thread) -> int | None:
+    # No leaf: a thread whose messages were written without one (by hand, or by a test).
+    if thread.leaf_id is not None:
+        return thread.leaf_id
+    return thread.messages.order_by("-pk").values_list("pk", flat=True).first()
 
 
 def thread_rename(*, thread: Thread, title: str) -> Thread:
@@ -87,8 +117,14 @@ def thread_rename(*, thread: Thread, title: str) -> Thread:
 
 def thread_delete(*, thread: Thread) -> None:
     """Delete the thread with its messages and runs (the caller stops an active run first,
-    and deletes the upstream copy: `RunEngine.delete_upstream_thread`)."""
-    thread.delete()
+    and deletes the upstream copy: `RunEngine.delete_upstream_thread`). What its active runs
+    hold of the user's budget is released: they will never end to release it."""
+    with transaction.atomic():
+        active = thread.runs.filter(status__in=Run.ACTIVE_STATUSES)
+        held = sum(active.values_list("budget_reserved", flat=True))
+        if held:
+            budget_settle(user_id=thread.owner_id, reserved=held, used=0, now=timezone.now())
+        thread.delete()
 
 
 def run_cancel_request(*, run: Run) -> Run:
@@ -109,9 +145,10 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     process died): nobody else will ever move it out of the active set. Its reply keeps the
     text last saved, marked incomplete."""
     with transaction.atomic():
-        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+        if Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
             status=Run.Status.CANCELLED, completed_at=timezone.now()
-        )
+        ):
+            run_account_end(run_id=run.pk)
         run.messages.filter(status=Message.Status.IN_PROGRESS).update(
             status=Message.Status.INCOMPLETE, updated_at=timezone.now()
         )
@@ -119,30 +156,103 @@ def run_cancel_orphaned(*, run: Run) -> Run:
     return run
 
 
-def _run_create(*, thread: Thread, content: str) -> Run:
-    """The run and its user message, in the caller's transaction; `run.user_message` is the
-    message."""
+def run_stop(*, run: Run) -> bool:
+    """Stop a run from any process (the admin's live board). It is marked `cancelling`, the
+    one way a cancel reaches the process executing it: that process's next lease renewal
+    finds it and stops it (`chat.runs.leases`). A run nobody holds is ended here. True when
+    a process will stop it."""
+    run = run_cancel_request(run=run)
+    if run_held_or_queued(run.pk):
+        return True
+    run_cancel_orphaned(run=run)
+    return False
+
+
+def run_create(
+    *, thread: Thread, content: str, parent_id: int | None, prompt: Message | None = None
+) -> Run:
+    """A queued run in the caller's transaction, with `run.user_message` set: the new user
+    message with `content` after `parent_id`, or, for a reply made again, `prompt` (then
+    `content` is not used). The thread's leaf becomes that message (the caller saves it)."""
+    reserved = _reserve(thread.owner_id, content if prompt is None else prompt.content)
+    if prompt is None:
+        return _run_create(thread=thread, content=content, parent_id=parent_id, reserved=reserved)
+    run = _run_insert(thread, prompt=prompt, reserved=reserved)
+    run.user_message = prompt
+    thread.leaf_id = prompt.pk
+    return run
+
+
+def _run_insert(thread: Thread, *, prompt: Message | None = None, reserved: int = 0) -> Run:
+    """`reserved`: the tokens the run holds of its user's budget."""
     try:
-        run = Run.objects.create(
-            thread=thread, assistant=thread.assistant, model=thread.assistant.model
+        return Run.objects.create(
+            thread=thread,
+            assistant=thread.assistant,
+            model=thread.assistant.model,
+            prompt=prompt,
+            budget_reserved=reserved,
         )
     except IntegrityError as exc:
         # one_active_run_per_thread. The error leaves the transaction unusable on
         # PostgreSQL: nothing else is written, the caller's transaction rolls back.
         raise RunActive("A reply is still being written in this thread.") from exc
+
+
+def _run_create(*, thread: Thread, content: str, parent_id: int | None, reserved: int) -> Run:
+    """The run and its user message, in the caller's transaction; `run.user_message` is the
+    message."""
+    run = _run_insert(thread, reserved=reserved)
     # By id, not by instance: the message then holds no reference back to the run that
     # holds it (a cycle, left for a full collection of the garbage collector).
     run.user_message = Message.objects.create(
         thread_id=thread.pk,
         run_id=run.pk,
+        parent_id=parent_id,
         role=Message.Role.USER,
         content=content,
         status=Message.Status.COMPLETED,
     )
+    thread.leaf_id = run.user_message.pk
     return run
 
 
-def _clean_content(content: str) -> str:
+def run_start_on_messages(*, user_id: int, thread_id: int, assistant: Assistant) -> Run:
+    """A queued run of `assistant` answering the user's thread as it stands: the Assistants
+    API adds messages first and starts a run after (`chat.v1`). The same rate limit, budget
+    and one-active-run rule as `run_start_for`. The user messages no run has answered yet
+    become the run's; `run.user_message` is the last of them (or the thread's last user
+    message, for a run that answers again). NotFound, or InvalidInput for a thread with no
+    user message."""
+    with transaction.atomic():
+        thread = thread_lock(user_id=user_id, thread_id=thread_id)
+        last = thread.messages.filter(role=Message.Role.USER).order_by("-pk").first()
+        if last is None:
+            raise InvalidInput("The thread has no user message to answer.", code="no_message")
+        check_rate(user_id)
+        thread.assistant = assistant
+        thread.save(update_fields=["assistant", "updated_at"])
+        pending = thread.messages.filter(role=Message.Role.USER, run=None)
+        run = _run_insert(thread, reserved=_reserve(user_id, _texts(pending) or last.content))
+        pending.update(run=run)
+        last.run_id = last.run_id or run.pk
+        run.user_message = last
+    return run
+
+
+def _reserve(user_id: int, content: str) -> int:
+    # The new message's tokens only: the history sent with it is counted once the engine
+    # has built the request, and any shortfall is asked for then (`chat.budgets.ledger`).
+    return budget_reserve(
+        user_id=user_id, prompt_tokens=estimate_prompt_tokens([{"content": content}])
+    )
+
+
+def _texts(messages: QuerySet[Message]) -> str:
+    return "\n".join(m.content for m in messages)
+
+
+def clean_content(content: str) -> str:
     content = content.strip()
     if not content:
         raise InvalidInput("The message is empty.", code="empty_content")
@@ -165,13 +275,6 @@ def _check_storable(text: str, what: str) -> None:
         )
 
 
-def _title(content: str) -> str:
-    first_line = content.splitlines()[0].strip()
-    if len(first_line) <= TITLE_CHARS:
-        return first_line
-    return first_line[: TITLE_CHARS - 1].rstrip() + "…"
-
-
 def _default_assistant() -> Assistant:
     assistant = selectors.assistant_default()
     if assistant is None:
@@ -179,7 +282,7 @@ def _default_assistant() -> Assistant:
     return assistant
 
 
-def _check_rate(user_id: int) -> None:
+def check_rate(user_id: int) -> None:
     # Counted from Run rows, so it holds across processes without a cache. Two requests at
     # the same instant can both pass; one run over the limit is acceptable.
     now = timezone.now()

@@ -276,6 +276,9 @@ CONTEXT_BUDGET_TOKENS = env_int("CONTEXT_BUDGET_TOKENS", 16000, minimum=100)
 RUN_CHECKPOINT_SECONDS = env_float("RUN_CHECKPOINT_SECONDS", 1.0, minimum=0.05)
 MAX_MESSAGE_CHARS = env_int("MAX_MESSAGE_CHARS", 32000, minimum=1)
 RUNS_PER_MINUTE = env_int("RUNS_PER_MINUTE", 20, minimum=1)
+# With a token budget: what a run holds at its start beyond its prompt, and asks for again
+# each time it has used it (chat.budgets.ledger).
+BUDGET_RUN_ALLOWANCE_TOKENS = env_int("BUDGET_RUN_ALLOWANCE_TOKENS", 2000, minimum=1)
 WS_HEARTBEAT_SECONDS = env_float("WS_HEARTBEAT_SECONDS", 20.0, minimum=0.5)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 65536, minimum=1024)
 # Sockets one user may hold open at once, across processes with Redis (chat/socket_cap.py):
@@ -283,6 +286,9 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 65536, minimum=1024)
 WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 20, minimum=1)
 TOOL_TIMEOUT_SECONDS = env_float("TOOL_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 MAX_TOOL_ROUNDS = env_int("MAX_TOOL_ROUNDS", 8, minimum=1)
+# How long a run waits in requires_action for a client's function outputs (the API's runs
+# expire after ten minutes).
+CLIENT_TOOL_WAIT_SECONDS = env_float("CLIENT_TOOL_WAIT_SECONDS", 600.0, minimum=1.0)
 WEATHER_GEOCODING_URL = env_str(
     "WEATHER_GEOCODING_URL", "https://geocoding-api.open-meteo.com/v1/search"
 )

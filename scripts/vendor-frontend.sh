@@ -8,6 +8,7 @@ set -euo pipefail
 MARKED_VERSION=18.2.1
 DOMPURIFY_VERSION=3.4.18
 HIGHLIGHT_VERSION=11.12.0
+CHARTJS_VERSION=4.6.1
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENDOR="$ROOT/static/vendor"
@@ -76,8 +77,21 @@ vendor_highlight() {
   version_file "$dest" @highlightjs/cdn-assets "$HIGHLIGHT_VERSION"
 }
 
+vendor_chartjs() {
+  local pkg dest="$VENDOR/chart.js"
+  pkg="$(fetch "chart.js@$CHARTJS_VERSION")"
+  rm -rf "$dest"
+  # The UMD build (a classic script defining window.Chart, every controller registered): the
+  # admin's usage pages load it with a plain <script> tag.
+  put "$pkg/dist/chart.umd.min.js" "$dest/chart.umd.min.js"
+  put "$pkg/LICENSE.md" "$dest/LICENSE.md"
+  strip_sourcemap "$dest/chart.umd.min.js"
+  version_file "$dest" chart.js "$CHARTJS_VERSION"
+}
+
 vendor_marked
 vendor_dompurify
 vendor_highlight
+vendor_chartjs
 echo "vendored into ${VENDOR#"$ROOT"/}:"
 cat "$VENDOR"/*/VERSION

@@ -96,6 +96,10 @@ class DistributedHub(Hub):
         except OUTAGE as exc:
             logger.info("thread %s: group not left (%s); it expires", thread_id, exc)
 
+    async def announce(self, thread_id: int, message: dict[str, Any]) -> None:
+        # Through the thread's group: the sockets of every process, this one's included.
+        await notify(thread_id, message)
+
     async def publish_settled(
         self, run_id: int, thread_id: int, events: list[tuple[str, dict[str, Any]]]
     ) -> None:

@@ -176,6 +176,13 @@ class Hub:
                 # One socket must never fail the run, nor cut off the sockets after it.
                 logger.exception("run %s: delivery to a socket failed", log.run_id)
 
+    async def announce(self, thread_id: int, message: dict[str, Any]) -> None:
+        """A control message to every socket on the thread; its `type` names the consumer's
+        handler as the channel layer would ("branch.switched" calls `branch_switched`)."""
+        handler = str(message["type"]).replace(".", "_")
+        for subscriber in tuple(self._subscribers.get(thread_id, ())):
+            await getattr(subscriber, handler)(message)
+
     # -- what differs when runs cross processes (`redis_hub.DistributedHub` overrides) --------
 
     def watch(self, run_id: int, thread_id: int) -> RunLog | None:

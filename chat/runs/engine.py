@@ -22,15 +22,18 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from assistants_proxy.errors import AssistantsError
+from chat.errors import Conflict
 from chat.fanout import make_hub, redis
-from chat.fanout.runlog import Hub
+from chat.fanout.runlog import Hub, RunLog
 from chat.models import Assistant
-from chat.runs import store
+from chat.runs import store, titles
 from chat.runs.execution import RunExecution
 from chat.runs.upstream import upstream_for, upstream_http
 
@@ -114,6 +117,8 @@ class RunEngine:
         if redis.enabled():  # sockets in other processes start mirroring the run
             await redis.notify(ctx.thread_id, {"type": "run.started", "run_id": run_id})
         await execution.execute()
+        if ctx.first_exchange:
+            self._in_background(titles.title_after_first_reply(ctx, self.hub))
 
     def _forget(self, run_id: int) -> None:
         self.tasks.pop(run_id, None)
@@ -141,6 +146,17 @@ class RunEngine:
             asyncio.get_running_loop().call_later(CANCEL_GRACE_SECONDS, self._cut, run_id)
         return True
 
+    def submit_tool_outputs(self, run_id: int, outputs: list[dict[str, str]]) -> RunLog:
+        """Continue a run paused for its client's function outputs (`client_tools`); its
+        log, whose next frames are the continuation. Conflict when this process holds no run
+        waiting for outputs (one executed elsewhere is not reached: see docs)."""
+        execution = self.executions.get(run_id)
+        pending = execution.client_wait if execution is not None else None
+        if execution is None or pending is None:
+            raise Conflict("This run is not waiting for tool outputs.", code="not_waiting")
+        pending.submit(outputs)
+        return execution.log
+
     def delete_upstream_thread(self, assistant: Assistant, upstream_thread_id: str) -> None:
         """Delete a deleted thread's upstream copy, in the background (best effort: the
         thread is gone here whatever the upstream answers)."""
@@ -153,7 +169,11 @@ class RunEngine:
                 except AssistantsError as exc:
                     logger.warning("upstream thread %s not deleted: %s", upstream_thread_id, exc)
 
-        task = asyncio.get_running_loop().create_task(delete(), context=contextvars.Context())
+        self._in_background(delete())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work nobody waits for (best effort), kept referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(work, context=contextvars.Context())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

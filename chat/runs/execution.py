@@ -24,11 +24,14 @@ from assistants_proxy.errors import AssistantsError, HTTPStatusError, TransportE
 from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.upstreams import RunRequest, RunStream, Upstream
 from chat.fanout.runlog import Hub, RunLog
-from chat.runs import failures, healing, outcome, recovery, silence, store
+from chat.runs import client_tools, failures, healing, outcome, recovery, silence, store
+from chat.runs.budget_guard import BudgetGuard
+from chat.runs.outcome import user_message
+from chat.runs.prefill import Prefill
 from chat.runs.saving import save_until_it_lands, telling_if_late
+from chat.runs.timeline import Timeline, tool_names
 from chat.runs.upstream import run_request, upstream_for, upstream_http
 from chat.runs.writer import Writer
-from chat.tools import call_tools
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -49,13 +52,15 @@ class RunExecution:
         self.hub = hub
         self.log = log
         self.acc = RunAccumulator()
+        self.budget = BudgetGuard(ctx.run_id, ctx.budget_reserved)
+        self.timeline = Timeline(ctx.user_created_at)  # stored once, at the end
         self.writer = Writer(f"run-{ctx.run_id}-writer")
         self.upstream_thread_id = ctx.upstream_thread_id
         self.upstream_run_id = ""
         self.upstream: Upstream | None = None
         self.cancel_requested = False
         self.first_token_at: dt.datetime | None = None
-        self.notes: list[str] = []  # what the run's record says beyond its status
+        self.notes: list[str] = list(ctx.notes)  # what the record says beyond its status
         self.prompt_text = ctx.user_text  # what was sent, for a usage estimate
         self.skipped_events = 0
         self.upstream_error: dict[str, Any] | None = None
@@ -71,6 +76,8 @@ class RunExecution:
         self._synthesise_end = False
         self._end_event: StreamEvent | None = None
         self.finishing = False
+        self.client_wait: client_tools.ClientWait | None = None  # outputs the client owes
+        self.prefill = Prefill(ctx.prefill)  # a continued reply's start (`prefill`)
 
     @property
     def ended(self) -> bool:
@@ -81,9 +88,9 @@ class RunExecution:
     async def execute(self) -> None:
         watch = asyncio.get_running_loop().create_task(silence.watch(self))
         try:
-            await self._publish_user_message()
+            await self.hub.publish(self.log, "thread.message.created", user_message(self.ctx))
             async with upstream_http() as http:
-                self.upstream = upstream_for(self.ctx.assistant, http)
+                self.upstream = upstream_for(self.ctx.assistant, http, self.timeline.retried)
                 request = await run_request(self.ctx, self.upstream, self.writer)
                 self._note_trimming(len(request.messages))
                 await self._attempt(request, second_chance=True)
@@ -124,6 +131,7 @@ class RunExecution:
             if healed is None:
                 raise
             self.notes += healed[1]
+            self.timeline.mark("retry", why=healed[1], upstream=failures.upstream_error(exc))
             await self._attempt(healed[0], second_chance=False)
             return
         if self._ended_without_reply(request):
@@ -145,6 +153,7 @@ class RunExecution:
     def _restart(self, notes: list[str]) -> None:
         """Forget a first attempt that produced no reply, before a second one."""
         self.notes += notes
+        self.timeline.mark("retry", why=notes)
         self.acc = RunAccumulator()
         self._final_status = self._last_error = self._end_event = None
         self._synthesise_end = False
@@ -153,6 +162,8 @@ class RunExecution:
     async def _relay_from(self, request: RunRequest) -> None:
         assert self.upstream is not None
         self.prompt_text = healing.prompt_text(request)
+        self.budget.count_prompt(healing.prompt_tokens(request))
+        self.timeline.sent(request, self.ctx.assistant.resolved_base_url())
         try:
             await self._relay(self.upstream.start_run(request))
         except TransportError:
@@ -174,12 +185,15 @@ class RunExecution:
             self._end_locally("failed", failures.STREAM_ENDED_EARLY)
 
     async def _relay_stream(self, stream: RunStream) -> None:
-        hub, log, feed = self.hub, self.log, self.acc.feed
+        hub, log, feed, budget = self.hub, self.log, self.acc.feed, self.budget
         self.live = stream
         async with stream as events:
             async for event in events:
                 name = event.name
                 if name == "thread.message.delta":
+                    budget.spent += 1
+                    if budget.spent > budget.held and not await budget.extend(self):
+                        break
                     # Once per token: `_apply` without the branches a delta never takes.
                     feed(event)
                     self._on_delta(event.data)
@@ -208,10 +222,12 @@ class RunExecution:
         if rounds >= settings.MAX_TOOL_ROUNDS or self.upstream is None:
             self._end_locally("failed", failures.TOO_MANY_TOOL_ROUNDS)
             return None
-        action = (run.get("required_action") or {}).get("submit_tool_outputs") or {}
-        outputs = await call_tools(
-            action.get("tool_calls") or [], time_limit=settings.TOOL_TIMEOUT_SECONDS
-        )
+        calls, started = client_tools.required_calls(run), self.timeline.now_ms()
+        outputs = await client_tools.outputs(self, calls)
+        self.timeline.mark("tool_calls", calls=tool_names(calls), since=started)
+        if outputs is None:
+            self._end_locally("expired", client_tools.EXPIRED)
+            return None
         self.tool_outputs.update({o["tool_call_id"]: o["output"] for o in outputs})
         return self.upstream.submit_tool_outputs(
             thread_id=run.get("thread_id") or self.upstream_thread_id,
@@ -227,6 +243,8 @@ class RunExecution:
             self._on_run_created(event.data)
         elif name == "thread.message.created" and event.data.get("role") != "user":
             self._on_message_created(event.data)
+        elif name == "thread.run.requires_action":
+            client_tools.on_requires_action(self, event.data)
         elif name in _RUN_STATUS_BY_EVENT:
             self._final_status = _RUN_STATUS_BY_EVENT[name]
             self._last_error = event.data.get("last_error")
@@ -240,6 +258,7 @@ class RunExecution:
         now = self.last_event_at = time.monotonic()
         if now >= self._next_checkpoint:
             self._next_checkpoint = now + self._checkpoint_every
+            self.timeline.sample(self.budget.streamed)
             self._checkpoint(data.get("id", ""))
 
     def _checkpoint(self, upstream_id: str) -> None:
@@ -271,10 +290,12 @@ class RunExecution:
         upstream_id = data.get("id", "")
 
         def write() -> None:
-            self._message_pks[upstream_id] = store.assistant_message_open(
+            pks = self._message_pks  # filled in the writer's order: earlier replies are in it
+            pks[upstream_id] = store.assistant_message_open(
                 run_id=self.ctx.run_id,
                 thread_id=self.ctx.thread_id,
                 upstream_message_id=upstream_id,
+                parent_id=max(pks.values()) if pks else self.ctx.user_message_id,
             )
 
         self.writer.put(write)
@@ -297,13 +318,17 @@ class RunExecution:
         return True
 
     async def _apply(self, event: StreamEvent) -> None:
+        event = self.prefill.whole(event)
         self.last_event_at = time.monotonic()
+        self.timeline.mark(event.name)
         self.acc.feed(event)
         self._observe(event)
         if event.name in TERMINAL_RUN_EVENTS:
             self._end_event = event  # announced by `_finish`, once it is persisted
         else:
             await self.hub.publish(self.log, event.name, event.data)
+        if (opening := self.prefill.opening(event)) is not None:
+            await self._apply(opening)
 
     # -- the end -------------------------------------------------------------------------
 
@@ -312,6 +337,7 @@ class RunExecution:
         if self._final_status is None:
             self._final_status = status
             self._last_error = last_error
+            self.timeline.mark("ended_here", status=status, why=last_error)
             self._synthesise_end = True
 
     async def _finish(self) -> None:
@@ -366,21 +392,9 @@ class RunExecution:
                 upstream_error=self.upstream_error,
                 tool_outputs=self.tool_outputs,
                 upstream_run_id=self.upstream_run_id,
+                timeline=self.timeline.as_json(self.budget.streamed),
             ),
         )
-
-    async def _publish_user_message(self) -> None:
-        ctx = self.ctx
-        data = {
-            "id": f"msg_local_{ctx.user_message_id}",
-            "object": "thread.message",
-            "created_at": int(ctx.user_created_at.timestamp()),
-            "role": "user",
-            "status": "completed",
-            "content": [{"type": "text", "text": {"value": ctx.user_text, "annotations": []}}],
-            "metadata": {"message_id": ctx.user_message_id},
-        }
-        await self.hub.publish(self.log, "thread.message.created", data)
 
     # -- cancel --------------------------------------------------------------------------
 

@@ -134,8 +134,10 @@ class RunHost:
         held = list(self.engine.tasks) + list(self._settling)
         if not held:
             return
+        executions = self.engine.executions.items()
+        streamed = {run_id: execution.budget.streamed for run_id, execution in executions}
         cancelling = await database_sync_to_async(store.runs_renew)(
-            run_ids=held, owner=self.name, lease=self.lease
+            run_ids=held, owner=self.name, lease=self.lease, streamed=streamed
         )
         for run_id in cancelling:
             execution = self.engine.executions.get(run_id)

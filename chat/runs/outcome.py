@@ -16,7 +16,7 @@ from typing import Any
 
 from assistants_proxy.accumulator import RunAccumulator, message_text
 from assistants_proxy.usage import estimate_usage, normalise_usage
-from chat.runs.store import RunOutcome, message_metadata
+from chat.runs.store import RunContext, RunOutcome, message_metadata
 from chat.storable import storable, unstorable_count
 
 
@@ -29,6 +29,20 @@ class Record:
     upstream_error: dict[str, Any] | None = None
     tool_outputs: dict[str, str] = field(default_factory=dict)  # by call id
     upstream_run_id: str = ""
+    timeline: dict[str, Any] | None = None  # `chat.runs.timeline`
+
+
+def user_message(ctx: RunContext) -> dict[str, Any]:
+    """The user's message as the run's first frame shows it."""
+    return {
+        "id": f"msg_local_{ctx.user_message_id}",
+        "object": "thread.message",
+        "created_at": int(ctx.user_created_at.timestamp()),
+        "role": "user",
+        "status": "completed",
+        "content": [{"type": "text", "text": {"value": ctx.user_text, "annotations": []}}],
+        "metadata": {"message_id": ctx.user_message_id},
+    }
 
 
 def run_outcome(
@@ -77,6 +91,7 @@ def run_outcome(
         skipped_events=record.skipped_events,
         upstream_error=record.upstream_error,
         upstream_run_id=record.upstream_run_id,
+        timeline=record.timeline,
     )
 
 
@@ -87,6 +102,8 @@ def end_event(
     run = dict(acc.run or {"object": "thread.run"})
     run.update(id=run_id or run.get("id"), status=status)
     run.update(last_error=outcome.last_error, usage=outcome.usage)
+    if status == "incomplete" and outcome.last_error:
+        run["incomplete_details"] = {"reason": outcome.last_error.get("code")}
     return f"thread.run.{status}", run
 
 

@@ -22,6 +22,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.runs.accounting import run_account_end
+from chat.runs.overrides import run_assistant
 from chat.storable import storable, storable_json
 
 
@@ -34,9 +36,17 @@ class RunContext:
     user_message_id: int
     user_text: str
     user_created_at: dt.datetime
+    # Tokens the run holds of its user's budget at its start (0: no budget).
+    budget_reserved: int = 0
     # Oldest first, ending with the new user message; only that one when the upstream
     # holds the conversation itself.
     history: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the run's record, from the start
+    # The text of the reply this run goes on from (`Run.continues`): sent as the start of the
+    # answer, and the start of the new reply.
+    prefill: str = ""
+    # The thread's first exchange: once its reply ends, the thread gets a title (`titles`).
+    first_exchange: bool = False
 
 
 @dataclass
@@ -57,6 +67,7 @@ class RunOutcome:
     skipped_events: int = 0
     upstream_error: dict[str, Any] | None = None
     upstream_run_id: str = ""  # saved here too, in case the run's start was never saved
+    timeline: dict[str, Any] | None = None  # `Run.timeline`
 
 
 # The message metadata worth keeping: the rest is the upstream's bookkeeping.
@@ -71,24 +82,37 @@ def message_metadata(message: dict[str, Any]) -> dict[str, Any]:
 def run_context_load(run_id: int) -> RunContext:
     """The context of a run handed over by id (a worker's queue, a sweep): its user message
     with the run, thread and assistant, in one query (a worker starting 50 runs a second
-    spent a tenth of its CPU on two)."""
+    spent a tenth of its CPU on two). A regenerated reply's run answers an older message
+    (`Run.prompt`), found by a second query."""
     user_message = (
         Message.objects.select_related("run__thread", "run__assistant")
         .filter(run_id=run_id, role=Message.Role.USER)
         .order_by("-pk")
         .first()
     )
-    if user_message is None or user_message.run is None:
+    if user_message is not None and user_message.run is not None:
+        return run_context(user_message.run, user_message)
+    run = Run.objects.select_related("thread", "assistant", "prompt").filter(pk=run_id).first()
+    if run is None or run.prompt is None:
         raise Run.DoesNotExist(f"run {run_id} has no user message")
-    return run_context(user_message.run, user_message)
+    return run_context(run, run.prompt)
 
 
 def run_context(run: Run, user_message: Message) -> RunContext:
     """The context of a run whose thread, assistant and user message are in hand (a run
     just started: `services.run_start_for`). Queries only for the history an upstream does
     not hold."""
-    thread, assistant = run.thread, run.assistant
-    if not upstream_holds_history(assistant, thread.upstream_thread_id):
+    thread, assistant = run.thread, run_assistant(run)
+    upstream_thread_id = thread.upstream_thread_id
+    notes = []
+    if upstream_holds_history(assistant, upstream_thread_id) and not upstream_on_branch(
+        run, user_message
+    ):
+        # The upstream's conversation is another branch's: this one gets its own, built
+        # from our database (the old one is left as it is: other branches may return).
+        upstream_thread_id = ""
+        notes.append(BRANCH_NOTE)
+    if not upstream_holds_history(assistant, upstream_thread_id):
         history = thread_history(run.thread_id, up_to=user_message.pk)
     elif assistant.protocol == "responses":
         # The chain ends at the last completed reply: a stopped or failed turn since then is
@@ -96,16 +120,52 @@ def run_context(run: Run, user_message: Message) -> RunContext:
         history = thread_history(run.thread_id, up_to=user_message.pk, after=_chained_up_to(run))
     else:
         history = [{"role": "user", "content": user_message.content}]
+    prefill = _continued_text(run)
+    if prefill:
+        history.append({"role": "assistant", "content": prefill})
     return RunContext(
         run_id=run.pk,
         thread_id=run.thread_id,
         assistant=assistant,
-        upstream_thread_id=thread.upstream_thread_id,
+        upstream_thread_id=upstream_thread_id,
         user_message_id=user_message.pk,
         user_text=user_message.content,
         user_created_at=user_message.created_at,
+        budget_reserved=run.budget_reserved,
         history=history,
+        notes=notes,
+        prefill=prefill,
+        first_exchange=user_message.parent_id is None and run.prompt_id is None,
     )
+
+
+def _continued_text(run: Run) -> str:
+    if run.continues_id is None:
+        return ""
+    message = Message.objects.filter(pk=run.continues_id).values_list("content", flat=True)
+    return message.first() or ""
+
+
+BRANCH_NOTE = "This branch's history was sent to the upstream as a new conversation."
+
+
+def upstream_on_branch(run: Run, user_message: Message) -> bool:
+    """Whether the upstream's conversation ends where this run's branch does before its
+    user message: the thread's previous run (the last one the upstream saw) answered the
+    message before it. By induction, everything the upstream holds is then on the branch."""
+    if run.prompt_id is not None:
+        return False  # a reply made again: the upstream holds the old reply after its prompt
+    previous = Run.objects.filter(thread_id=run.thread_id, pk__lt=run.pk).order_by("-pk")
+    previous_run = previous.values_list("pk", "prompt_id").first()
+    parent = Message.objects.filter(pk=user_message.parent_id or 0)
+    before = parent.values_list("role", "run_id").first()
+    if previous_run is None or before is None:
+        return previous_run is None and before is None
+    role, run_of_parent = before
+    if role != Message.Role.USER:
+        return run_of_parent == previous_run[0]
+    # The turn before had no reply: the previous run must have answered that message.
+    return user_message.parent_id == previous_run[1] or run_of_parent == previous_run[0]
 
 
 def upstream_holds_history(assistant: Assistant, upstream_thread_id: str) -> bool:
@@ -128,16 +188,38 @@ HISTORY_MESSAGES = 200
 
 
 def thread_history(thread_id: int, *, up_to: int, after: int = 0) -> list[dict[str, str]]:
-    """The thread's messages as an upstream that holds none needs them, oldest first,
-    stopped and failed replies included (their text is what the user saw); the context
-    budget trims later."""
+    """The messages of the branch ending at `up_to`, as an upstream that holds none needs
+    them, oldest first, stopped and failed replies included (their text is what the user
+    saw); the context budget trims later."""
+    on_branch = branch_ids(thread_id, up_to=up_to)
     rows = (
-        Message.objects.filter(thread_id=thread_id, pk__lte=up_to, pk__gt=after)
+        Message.objects.filter(pk__in=on_branch, pk__gt=after)
         .exclude(content="")
         .order_by("-pk")
         .values_list("role", "content")[:HISTORY_MESSAGES]
     )
     return [{"role": role, "content": content} for role, content in reversed(rows)]
+
+
+# Up the parent links from one message, in one statement (SQLite and PostgreSQL alike). The
+# depth bound keeps a corrupt cycle from running for ever; empty replies fill part of it.
+_BRANCH_SQL = """
+WITH RECURSIVE branch(id, parent_id, depth) AS (
+    SELECT id, parent_id, 0 FROM {table} WHERE id = %s AND thread_id = %s
+    UNION ALL
+    SELECT m.id, m.parent_id, b.depth + 1 FROM {table} m JOIN branch b ON m.id = b.parent_id
+    WHERE b.depth < %s
+)
+SELECT id FROM branch
+"""
+
+
+def branch_ids(thread_id: int, *, up_to: int) -> list[int]:
+    """The ids of the messages on the branch ending at message `up_to`."""
+    sql = _BRANCH_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [up_to, thread_id, HISTORY_MESSAGES * 4])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def assistant_remember_upstream_id(*, assistant_id: int, upstream_id: str) -> None:
@@ -170,15 +252,31 @@ def run_mark_started(
             Thread.objects.filter(pk=thread_id).update(upstream_thread_id=upstream_thread_id)
 
 
-def assistant_message_open(*, run_id: int, thread_id: int, upstream_message_id: str) -> int:
+def assistant_message_open(
+    *, run_id: int, thread_id: int, upstream_message_id: str, parent_id: int | None
+) -> int:
+    """A reply's row after `parent_id` (its user message, or the run's previous reply). The
+    thread's leaf follows it when the user is still on that branch (a tab that switched
+    away meanwhile keeps its choice)."""
     message = Message.objects.create(
         thread_id=thread_id,
         run_id=run_id,
+        parent_id=parent_id,
         role=Message.Role.ASSISTANT,
         status=Message.Status.IN_PROGRESS,
         upstream_message_id=upstream_message_id,
     )
+    Thread.objects.filter(pk=thread_id, leaf_id=parent_id).update(leaf_id=message.pk)
     return message.pk
+
+
+def reply_parent(run_id: int, message_pks: dict[str, int]) -> int | None:
+    """Where a run's next reply goes: after its last reply, else after its user message."""
+    if message_pks:
+        return max(message_pks.values())
+    run = Run.objects.values_list("prompt_id", flat=True).get(pk=run_id)
+    own = Message.objects.filter(run_id=run_id, role=Message.Role.USER).values_list("pk", flat=True)
+    return run or own.first()
 
 
 @dataclass(slots=True)
@@ -233,12 +331,15 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
     state came from the upstream afterwards, or its creation was not saved) gets its row
     here; a reply row the outcome does not name is left incomplete, not in progress. JSON is
     made storable first: PostgreSQL refuses a NUL even inside it."""
+    pks = dict(message_pks)  # a retried save must not see rows a rolled-back one made
     with transaction.atomic():
-        done = [_save_reply(run_id, uid, outcome, message_pks) for uid in outcome.messages]
+        done = [_save_reply(run_id, uid, outcome, pks) for uid in outcome.messages]
         Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).exclude(
             pk__in=done
         ).update(status=Message.Status.INCOMPLETE, updated_at=timezone.now())
-        Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES).update(**_run_end(outcome))
+        ended = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES)
+        if ended.update(**_run_end(outcome)):
+            run_account_end(run_id=run_id)
         if outcome.conversation_handle:
             Thread.objects.filter(runs=run_id).update(
                 upstream_thread_id=outcome.conversation_handle
@@ -252,8 +353,11 @@ def _save_reply(run_id: int, upstream_id: str, outcome: RunOutcome, pks: dict[st
     pk = pks.get(upstream_id)
     if pk is None:
         thread_id = Run.objects.values_list("thread_id", flat=True).get(pk=run_id)
-        pk = assistant_message_open(
-            run_id=run_id, thread_id=thread_id, upstream_message_id=upstream_id
+        pk = pks[upstream_id] = assistant_message_open(
+            run_id=run_id,
+            thread_id=thread_id,
+            upstream_message_id=upstream_id,
+            parent_id=reply_parent(run_id, pks),
         )
     extra = outcome.metadata.get(upstream_id)
     Message.objects.filter(pk=pk).update(
@@ -284,6 +388,7 @@ def _run_end(outcome: RunOutcome) -> dict[str, Any]:
         "upstream_error": storable_json(outcome.upstream_error)[0],
         **({"model": outcome.model} if outcome.model else {}),
         **({"upstream_run_id": outcome.upstream_run_id} if outcome.upstream_run_id else {}),
+        **({"timeline": storable_json(outcome.timeline)[0]} if outcome.timeline else {}),
     }
 
 
@@ -354,11 +459,15 @@ def lease_owners() -> list[str]:
     return list(active.values_list("lease_owner", flat=True).distinct())
 
 
-def runs_renew(*, run_ids: Sequence[int], owner: str, lease: dt.timedelta) -> list[int]:
-    """Renew the owner's leases, in one UPDATE; returns the runs among them that someone
-    asked to stop (a cancel whose message this process may have missed)."""
+def runs_renew(
+    *, run_ids: Sequence[int], owner: str, lease: dt.timedelta, streamed: dict[int, int]
+) -> list[int]:
+    """Renew the owner's leases and note each run's tokens so far (for the live board), in
+    one UPDATE; returns the runs someone asked to stop (their cancel message may be lost)."""
     held = Run.objects.filter(pk__in=list(run_ids), lease_owner=owner)
-    held.update(lease_expires_at=timezone.now() + lease)
+    tokens = [When(pk=run_id, then=Value(count)) for run_id, count in streamed.items()]
+    live = Case(*tokens, default=F("live_tokens"), output_field=models.PositiveIntegerField())
+    held.update(lease_expires_at=timezone.now() + lease, live_tokens=live)
     return list(held.filter(status=Run.Status.CANCELLING).values_list("pk", flat=True))
 
 
@@ -379,7 +488,10 @@ def runs_orphaned(
 
 def run_cancel_unstarted(run_id: int) -> int | None:
     """A run cancelled before anyone executed it ends as cancelled; returns its thread."""
-    ended = Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING, upstream_run_id="").update(
-        status=Run.Status.CANCELLED, completed_at=timezone.now()
-    )
+    with transaction.atomic():
+        ended = Run.objects.filter(
+            pk=run_id, status=Run.Status.CANCELLING, upstream_run_id=""
+        ).update(status=Run.Status.CANCELLED, completed_at=timezone.now())
+        if ended:
+            run_account_end(run_id=run_id)
     return Run.objects.values_list("thread_id", flat=True).get(pk=run_id) if ended else None

@@ -16,7 +16,7 @@ import functools
 import json
 import ssl
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -77,9 +77,14 @@ class _SharedClient:
 upstream_http = _SharedClient().lease
 
 
-def upstream_for(assistant: Assistant, http: httpx.AsyncClient) -> Upstream:
-    """The assistant's upstream adapter, with the operator's timeouts and retries."""
-    return make_upstream(
+def upstream_for(
+    assistant: Assistant,
+    http: httpx.AsyncClient,
+    on_retry: Callable[[Exception, int], None] | None = None,
+) -> Upstream:
+    """The assistant's upstream adapter, with the operator's timeouts and retries;
+    `on_retry` is told of each retry (`AssistantsClient.on_retry`)."""
+    upstream = make_upstream(
         assistant.protocol,
         http,
         base_url=assistant.resolved_base_url(),
@@ -88,6 +93,8 @@ def upstream_for(assistant: Assistant, http: httpx.AsyncClient) -> Upstream:
         connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
         max_retries=settings.UPSTREAM_MAX_RETRIES,
     )
+    upstream.client.on_retry = on_retry  # type: ignore[attr-defined]
+    return upstream
 
 
 async def run_request(ctx: store.RunContext, upstream: Upstream, writer: Writer) -> RunRequest:

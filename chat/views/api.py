@@ -15,8 +15,15 @@ from chat.models import Run, Thread
 from chat.runs import get_engine
 from chat.runs.store import RunContext, run_context
 from chat.serializers import assistant_json, message_json, run_json, thread_json
+from chat.thread_pages import DEFAULT_LIMIT, thread_page
 from chat.views.decorators import api_endpoint
-from chat.views.http import optional_id, read_json_object, request_owner, required_str
+from chat.views.http import (
+    optional_id,
+    query_int,
+    read_json_object,
+    request_owner,
+    required_str,
+)
 
 
 async def _thread_create(request: HttpRequest) -> HttpResponse:
@@ -41,8 +48,13 @@ async def _thread_create(request: HttpRequest) -> HttpResponse:
 
 
 def _thread_list(request: HttpRequest) -> HttpResponse:
-    threads = selectors.thread_list(user=request.user)
-    return JsonResponse({"threads": [thread_json(thread) for thread in threads]})
+    page = thread_page(
+        user=request.user,
+        cursor=request.GET.get("cursor"),
+        limit=query_int(request, "limit", DEFAULT_LIMIT),
+    )
+    threads = [thread_json(thread) for thread in page.threads]
+    return JsonResponse({"threads": threads, "next_cursor": page.next_cursor})
 
 
 def _thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
@@ -51,7 +63,8 @@ def _thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
         {
             "thread": thread_json(detail.thread),
             "assistant": assistant_json(detail.thread.assistant),
-            "messages": [message_json(message) for message in detail.messages],
+            "leaf_id": detail.thread.leaf_id,
+            "messages": [message_json(m, branch=detail.branch) for m in detail.messages],
             "runs": [
                 run_json(run, steps=run.steps.all(), messages=detail.messages)
                 for run in detail.runs

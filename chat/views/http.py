@@ -69,3 +69,13 @@ def optional_id(body: dict[str, Any], name: str) -> int | None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     raise InvalidInput(f"'{name}' must be an integer.", code=f"invalid_{name}")
+
+
+def query_int(request: HttpRequest, name: str, default: int) -> int:
+    """An integer from the query string; InvalidInput for anything else."""
+    value = request.GET.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidInput(f"'{name}' must be a whole number.", code=f"invalid_{name}")
+    return int(value)

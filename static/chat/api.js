@@ -59,16 +59,24 @@ async function request(method, path, body) {
 }
 
 export const api = {
-  listThreads: () => request("GET", "/api/threads/"),
+  listThreads: (cursor = null) =>
+    request("GET", cursor ? `/api/threads/?cursor=${encodeURIComponent(cursor)}` : "/api/threads/"),
   getThread: (id) => request("GET", `/api/threads/${id}/`),
   // assistantId null: the server's default assistant.
   createThread: (content, assistantId = null) => {
     const body = assistantId === null ? { content } : { content, assistant_id: assistantId };
     return request("POST", "/api/threads/", body);
   },
+  search: (query) => request("GET", `/api/search/?q=${encodeURIComponent(query)}`),
   listAssistants: () => request("GET", "/api/assistants/"),
+  getBudget: () => request("GET", "/api/budget/"),
   sendMessage: (id, content) => request("POST", `/api/threads/${id}/messages/`, { content }),
   cancelRun: (id, runId) => request("POST", `/api/threads/${id}/runs/${runId}/cancel/`),
   renameThread: (id, title) => request("PATCH", `/api/threads/${id}/`, { title }),
   deleteThread: (id) => request("DELETE", `/api/threads/${id}/`),
+  regenerate: (id, messageId) => request("POST", `/api/threads/${id}/messages/${messageId}/regenerate/`),
+  continueReply: (id, messageId) => request("POST", `/api/threads/${id}/messages/${messageId}/continue/`),
+  resendMessage: (id, messageId, content) =>
+    request("POST", `/api/threads/${id}/messages/${messageId}/resend/`, { content }),
+  selectBranch: (id, messageId) => request("POST", `/api/threads/${id}/branch/`, { message_id: messageId }),
 };

@@ -3,9 +3,11 @@
 
 import { api } from "./api.js";
 import { AssistantPicker } from "./assistants.js";
+import { BudgetMeter } from "./budget.js";
 import { ThreadSocket } from "./socket.js";
 import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
+import { SearchDialog } from "./search.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,6 +18,8 @@ const END_ANNOUNCEMENTS = {
   expired: "The run expired.",
   failed: "The reply failed.",
 };
+
+const STILL_WRITING = "A reply is still being written. Wait for it to finish or stop it first.";
 
 function threadIdFromPath(pathname) {
   const match = pathname.match(/^\/t\/(\d+)\/?$/);
@@ -38,12 +42,22 @@ class ChatApp {
     this.view = new ThreadView($("messages"), $("empty-state"), {
       onRunEnd: (reply) => this.runEnded(reply),
       onActivity: () => this.updateControls(),
+      branchActions: {
+        select: (messageId) => this.selectBranch(messageId),
+        regenerate: (messageId) =>
+          this.startBranch(messageId, true, () => api.regenerate(this.threadId, messageId)),
+        continueReply: (messageId, replyId) =>
+          this.startBranch(messageId, true, () => api.continueReply(this.threadId, replyId)),
+        resend: (messageId, text) =>
+          this.startBranch(messageId, false, () => api.resendMessage(this.threadId, messageId, text)),
+      },
     });
     this.assistants = new AssistantPicker({
       bar: $("assistant-bar"),
       select: $("assistant-picker"),
       current: $("thread-assistant"),
     });
+    this.budget = new BudgetMeter($("budget-meter"));
     this.sidebar = new Sidebar({
       app: $("app"),
       onOpen: (id) => this.navigate(id),
@@ -53,6 +67,7 @@ class ChatApp {
   }
 
   start() {
+    this.search = new SearchDialog({ onOpen: (result) => this.openResult(result) });
     $("composer").addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -65,7 +80,9 @@ class ChatApp {
     window.addEventListener("popstate", () => this.openThread(threadIdFromPath(location.pathname)));
     this.sidebar.load(this.threadId);
     this.assistants.load();
+    this.budget.refresh();
     this.openThread(this.threadId);
+    this.input.focus(); // ready to type, with no Tab through the sidebar first
   }
 
   // ---- navigation -------------------------------------------------------------------------
@@ -95,10 +112,33 @@ class ChatApp {
       this.setTitle(payload.thread?.title);
       this.assistants.showThread(payload.assistant, payload.thread?.assistant_id);
       this.view.loadHistory(payload, { initial: true });
+      this.showTarget();
       this.openSocket(threadId);
     } catch (error) {
       if (token === this.loadToken) this.threadLoadFailed(error);
     }
+  }
+
+  // A search result: its thread, on the branch holding the message, scrolled to it.
+  async openResult({ thread_id: threadId, message_id: messageId, run_id: runId, role }) {
+    if (messageId !== null) {
+      try {
+        await api.selectBranch(threadId, messageId);
+      } catch (error) {
+        return this.showComposerError(error.message);
+      }
+    }
+    this.target = messageId === null ? null : role === "user" ? `[data-message-id="${messageId}"]` : `[data-run-id="${runId}"]`;
+    this.navigate(threadId);
+  }
+
+  // After a thread loaded: the message a search result pointed at, in view and marked.
+  showTarget() {
+    const node = this.target ? $("messages").querySelector(this.target) : null;
+    this.target = null;
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("search-target");
   }
 
   threadLoadFailed(error) {
@@ -134,6 +174,12 @@ class ChatApp {
     }
   }
 
+  // The thread's title from its first exchange arrived (after the reply).
+  titled(title) {
+    if (title) this.setTitle(title);
+    this.sidebar.load(this.threadId);
+  }
+
   setTitle(title) {
     const text = title || "New chat";
     $("thread-title").textContent = text;
@@ -164,6 +210,8 @@ class ChatApp {
   }
 
   onFrame(frame) {
+    if (frame.event === "thread.branch") return this.refreshThread(); // switched in some tab
+    if (frame.event === "thread.title") return this.titled(frame.data?.title);
     if (frame.event === "error" && frame.run_id == null) {
       this.showComposerError(frame.data?.message ?? "The server reported an error.");
       return;
@@ -189,10 +237,16 @@ class ChatApp {
   }
 
   runEnded(reply) {
+    // Nothing is being written any more: a warning that said so is over.
+    // (This tab's words, or the server's answer to a send: both start the same way.)
+    if (this.composerError.textContent.startsWith("A reply is still being written")) {
+      this.showComposerError(null);
+    }
     const message = END_ANNOUNCEMENTS[reply.status] ?? "The reply ended.";
     this.announce(reply.error?.message ? `${message} ${reply.error.message}` : message);
     this.refreshThread();
     this.sidebar.load(this.threadId);
+    this.budget.refresh();
   }
 
   announce(text) {
@@ -216,11 +270,15 @@ class ChatApp {
     event.preventDefault();
     if (!this.sendButton.disabled && !this.sendButton.hidden) this.send();
     else if (this.view.activeRunId() !== null && this.input.value.trim()) {
-      this.showComposerError("A reply is still being written. Wait for it to finish or stop it first.");
+      this.showComposerError(STILL_WRITING);
     }
   }
 
   globalKey(event) {
+    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "k") {
+      event.preventDefault();
+      return this.search.open();
+    }
     if (event.key !== "Escape" || event.defaultPrevented) return;
     if (this.sidebar.isOpen()) return this.sidebar.close();
     if (this.view.activeRunId() !== null) {
@@ -256,6 +314,7 @@ class ChatApp {
     } finally {
       this.sending = false;
       this.updateControls();
+      this.input.focus(); // the Send button, if clicked, had it
     }
   }
 
@@ -294,6 +353,7 @@ class ChatApp {
       this.input.value = text;
       this.composerChanged();
     }
+    if (error.code === "budget_exhausted") this.budget.refresh();
     this.showComposerError(error.message);
   }
 
@@ -311,6 +371,37 @@ class ChatApp {
       this.refreshThread();
     }
     this.updateControls();
+  }
+
+  // ---- branches (branching.js) -------------------------------------------------------------
+
+  async selectBranch(messageId) {
+    try {
+      await api.selectBranch(this.threadId, messageId);
+      await this.refreshThread();
+    } catch (error) {
+      this.showComposerError(error.message);
+    }
+  }
+
+  // Regenerate or edit and resend: a new run on a new branch, which the page then shows.
+  async startBranch(messageId, keepMessage, request) {
+    if (this.view.activeRunId() !== null) {
+      return this.showComposerError(STILL_WRITING);
+    }
+    this.showComposerError(null);
+    // Before the request: the new run's first frames may overtake its answer.
+    this.view.leaveBranchAt(messageId, { keepMessage });
+    try {
+      const { run } = await request();
+      this.socket?.expectRun(run.id);
+      await this.refreshThread();
+      this.input.focus();
+    } catch (error) {
+      if (error.status === 401) return this.toLogin();
+      this.showComposerError(error.message);
+      this.refreshThread(); // whatever happened, show the thread as stored
+    }
   }
 
   showComposerError(message) {

@@ -6,6 +6,7 @@
 import { marked } from "../vendor/marked/marked.esm.js";
 import DOMPurify from "../vendor/dompurify/purify.es.js";
 import hljs from "../vendor/highlight.js/es/highlight.min.js";
+import { addCodeHeaders } from "./copy.js";
 
 marked.use({ gfm: true, breaks: false });
 hljs.configure({ ignoreUnescapedHTML: true });
@@ -80,6 +81,7 @@ export function renderMarkdownInto(element, text, { final = true } = {}) {
     const named = /\blanguage-\S+/.test(code.className);
     if (final || named) highlightCode(code);
   }
+  addCodeHeaders(element); // after highlighting: it names the language it detected
 }
 
 export function highlightCode(code) {

@@ -335,6 +335,8 @@ export class ReplyView {
 
   showNotice() {
     let text = this.liveNotice ?? NOTICES[this.status] ?? null;
+    // "The reply above" only when there is one.
+    if (this.status === "cancelled" && !this.hasText && !this.liveNotice) text = "Stopped before any text was written.";
     if (this.status === "incomplete" && this.incompleteReason) {
       text = `The reply is incomplete (${this.incompleteReason.replaceAll("_", " ")}).`;
     }
@@ -362,9 +364,12 @@ export class ReplyView {
     this.error = error;
     this.errorBox.hidden = !error;
     if (!error) return;
-    // The sentence only: the code is for the app's logic (and a tooltip), not for reading.
-    this.errorBox.textContent = error.message || "Something went wrong while writing this reply.";
-    this.errorBox.title = error.code ? `Error code: ${error.code}` : "";
+    // A sentence for everyone; the code, for whoever reports the problem, behind a toggle.
+    const sentence = el("p", { class: "msg-error-text", text: error.message || "Something went wrong while writing this reply." });
+    const details = error.code
+      ? el("details", { class: "msg-error-details" }, el("summary", { text: "Details" }), el("code", { text: `Error code: ${error.code}` }))
+      : null;
+    this.errorBox.replaceChildren(sentence, ...(details ? [details] : []));
   }
 }
 

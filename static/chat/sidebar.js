@@ -1,9 +1,11 @@
-// The list of the user's threads (newest first) with rename and delete, and on narrow screens
-// the drawer that holds it.
+// The list of the user's threads (newest first, grouped by date, a page at a time: more load
+// as the list is scrolled to its end) with rename and delete, and on narrow screens the
+// drawer that holds it.
 
 import { api } from "./api.js";
 import { icon } from "./icons.js";
 import { el } from "./render.js";
+import { groupThreads } from "./thread_groups.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,6 +21,13 @@ export class Sidebar {
     this.threads = [];
     this.current = null;
     this.loadTicket = 0;
+    this.nextCursor = null; // where the next page starts; null when all are loaded
+    this.more = $("thread-list-more");
+    this.more.addEventListener("click", () => this.loadMore());
+    // Scrolled near the end: the next page, without a click.
+    new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) this.loadMore();
+    }, { root: this.list.parentElement, rootMargin: "200px" }).observe(this.more);
     this.toggle.addEventListener("click", () => (this.isOpen() ? this.close() : this.open()));
     $("sidebar-close").addEventListener("click", () => this.close());
     $("scrim").addEventListener("click", () => this.close());
@@ -27,9 +36,13 @@ export class Sidebar {
   async load(current) {
     const ticket = ++this.loadTicket;
     try {
-      const { threads } = await api.listThreads();
+      const { threads, next_cursor: nextCursor } = await api.listThreads();
       if (ticket !== this.loadTicket) return; // a newer load is on its way
-      this.threads = threads;
+      // Older pages already shown stay: the first page is fresh, the rest follows it.
+      const fresh = new Set(threads.map((t) => t.id));
+      const older = this.threads.slice(threads.length).filter((t) => !fresh.has(t.id));
+      if (!older.length) this.nextCursor = nextCursor;
+      this.threads = [...threads, ...older];
       this.render();
     } catch (error) {
       if (ticket !== this.loadTicket) return;
@@ -37,6 +50,23 @@ export class Sidebar {
       this.empty.textContent = `Could not load your chats: ${error.message}`;
     }
     if (current !== undefined) this.setCurrent(current);
+  }
+
+  async loadMore() {
+    if (!this.nextCursor || this.loadingMore) return;
+    this.loadingMore = true;
+    try {
+      const { threads, next_cursor: nextCursor } = await api.listThreads(this.nextCursor);
+      const known = new Set(this.threads.map((t) => t.id));
+      this.threads = [...this.threads, ...threads.filter((t) => !known.has(t.id))];
+      this.nextCursor = nextCursor;
+      this.render();
+    } catch (error) {
+      this.empty.hidden = false;
+      this.empty.textContent = `Could not load more chats: ${error.message}`;
+    } finally {
+      this.loadingMore = false;
+    }
   }
 
   add(thread) {
@@ -61,7 +91,12 @@ export class Sidebar {
   }
 
   render() {
-    this.list.replaceChildren(...this.threads.map((thread) => this.item(thread)));
+    const rows = groupThreads(this.threads).flatMap(([label, threads]) => [
+      el("li", { class: "thread-group", role: "presentation" }, el("h2", { class: "thread-group-label", text: label })),
+      ...threads.map((thread) => this.item(thread)),
+    ]);
+    this.list.replaceChildren(...rows);
+    this.more.hidden = !this.nextCursor;
     this.empty.hidden = this.threads.length > 0;
     this.empty.textContent = "No chats yet.";
     this.setCurrent(this.current);

@@ -4,12 +4,14 @@
 
 import { contentText, el } from "./render.js";
 import { ReplyView } from "./reply.js";
+import { decorateReply, decorateUser } from "./branching.js";
 
 const PIN_DISTANCE_PX = 80; // within this of the bottom, new text keeps the view scrolled down
 
 export class ThreadView {
-  constructor(container, emptyState, { onRunEnd, onActivity }) {
+  constructor(container, emptyState, { onRunEnd, onActivity, branchActions }) {
     this.container = container;
+    this.branchActions = branchActions; // select, regenerate, resend (branching.js)
     this.emptyState = emptyState;
     this.onRunEnd = onRunEnd;
     this.onActivity = onActivity; // the set of active runs may have changed
@@ -54,19 +56,45 @@ export class ThreadView {
       if (message.role === "user") {
         order.push(this.userFromHistory(message, runOfUser.get(message)));
         placeReply(runOfUser.get(message) ?? "");
+        this.decorate(message, runOfUser.get(message));
       } else if (message.run_id != null) {
         placeReply(message.run_id);
       }
     }
     for (const run of runs) placeReply(run.id); // runs with no message yet (queued, failed early)
+    // Re-placing nodes detaches them, which drops focus (from an edit box, a version arrow).
+    const focused = this.container.contains(document.activeElement) ? document.activeElement : null;
     this.container.replaceChildren(this.emptyState, ...order, ...this.pending.map((p) => p.el));
+    if (focused?.isConnected) focused.focus({ preventScroll: true });
     this.afterChange(initial);
   }
 
-  // Which run each user message started. The API's run_id on a user message says so; if the
-  // server leaves it empty, runs are paired with user messages in order (one run per send).
+  // A new branch starts at this message (edited: from the message itself; regenerated: from
+  // its reply): what follows it is another branch's, taken off until the server's answer.
+  leaveBranchAt(messageId, { keepMessage }) {
+    const node = this.users.get(String(messageId));
+    let next = keepMessage ? node?.nextElementSibling : node;
+    while (next) {
+      const after = next.nextElementSibling;
+      next.remove();
+      next = after;
+    }
+  }
+
+  // The branch controls of a user message and of the reply shown after it.
+  decorate(message, runId) {
+    if (!message.replies || !this.branchActions) return;
+    decorateUser(this.users.get(String(message.id)), message, this.branchActions);
+    const reply = runId == null ? null : this.replies.get(String(runId));
+    if (reply) decorateReply(reply, message, this.branchActions);
+  }
+
+  // Which run each user message started. The API's `replies.run_id` says which is shown (a
+  // regenerated reply answers an older message); then its run_id; if the server leaves both
+  // empty, runs are paired with user messages in order (one run per send).
   userRunPairing(messages, runs) {
     const users = messages.filter((m) => m.role === "user");
+    if (users.some((m) => m.replies)) return new Map(users.map((m) => [m, m.replies?.run_id]));
     const sortedRuns = [...runs].sort((a, b) => Number(a.id) - Number(b.id));
     const explicit = users.some((m) => m.run_id != null);
     return new Map(users.map((m, i) => [m, explicit ? m.run_id : sortedRuns[i]?.id]));

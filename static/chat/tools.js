@@ -97,7 +97,10 @@ class ToolCallView {
 
   update(call, stepStatus) {
     this.el.dataset.toolType = call.type ?? "unknown";
-    this.state.textContent = STATUS_WORDS[stepStatus] ?? stepStatus ?? "";
+    // A function that failed answers the model with {"error": ...}; its step still completes.
+    const status = stepStatus === "completed" && isErrorOutput(call.function?.output) ? "failed" : stepStatus;
+    this.el.dataset.status = status ?? "";
+    this.state.textContent = STATUS_WORDS[status] ?? status ?? "";
     if (call.type === "function") this.updateFunction(call.function ?? {});
     else if (call.type === "code_interpreter") this.updateCode(call.code_interpreter ?? {});
     else if (call.type === "file_search") this.updateFileSearch(call.file_search ?? {});
@@ -151,5 +154,16 @@ class ToolCallView {
       delete entry.code.dataset.highlighted; // highlight.js skips elements it already did
       highlightCode(entry.code);
     }
+  }
+}
+
+// The output `call_tool` gives the model when a function failed (chat/tools/registry.py).
+function isErrorOutput(output) {
+  if (typeof output !== "string" || !output.startsWith("{")) return false;
+  try {
+    const parsed = JSON.parse(output);
+    return parsed !== null && typeof parsed === "object" && "error" in parsed;
+  } catch {
+    return false;
   }
 }

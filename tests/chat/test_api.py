@@ -188,7 +188,8 @@ def test_the_thread_detail_has_messages_and_runs(
         ("assistant", "Hello! How can I assist you today?", run.pk),
     ]
     assert set(body["messages"][0]) == {
-        "id", "role", "content", "status", "run_id", "created_at", "metadata"
+        "id", "parent_id", "role", "content", "status", "run_id", "created_at", "metadata",
+        "edits", "replies",
     }  # fmt: skip
     assert body["messages"][1]["metadata"] == {"reasoning_summary": "A greeting: greet back."}
     [run_body] = body["runs"]

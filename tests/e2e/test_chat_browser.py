@@ -95,7 +95,7 @@ def test_a_reply_streams_in_and_survives_a_reload(page: Page, page_errors: list[
 
     send(page, "Hello")
 
-    expect(page.locator("[data-role=user]")).to_have_text("Hello")
+    expect(page.locator("[data-role=user] .msg-text")).to_have_text("Hello")
     done = page.locator(f"{REPLY}[data-status=completed]")
     expect(done).to_have_count(1)
     assert reply_text(page) == GREETING_REPLY
@@ -119,7 +119,7 @@ def test_a_reply_streams_in_and_survives_a_reload(page: Page, page_errors: list[
     expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
     assert reply_text(page) == GREETING_REPLY
     expect(page.locator(f"{REPLY} .usage")).to_have_text(usage_text)
-    expect(page.locator("[data-role=user]")).to_have_text("Hello")
+    expect(page.locator("[data-role=user] .msg-text")).to_have_text("Hello")
     assert page_errors == []
 
 
@@ -191,7 +191,7 @@ def test_a_message_sent_in_one_tab_appears_in_another(page: Page, page_errors: l
 
     send(page, "Hi")
     expect(other.locator("[data-role=user]")).to_have_count(2)
-    expect(other.locator("[data-role=user]").nth(1)).to_have_text("Hi")
+    expect(other.locator("[data-role=user] .msg-text").nth(1)).to_have_text("Hi")
     expect(other.locator(f"{REPLY}[data-status=completed]")).to_have_count(2)
     expect(other.locator(REPLY).nth(1).locator(".msg-body")).to_have_text(GREETING_REPLY)
     # The sending tab shows its message once, not once from the POST and again from the socket.

@@ -1,0 +1,71 @@
+"""The search indexes, made and dropped by migration 0008 on whichever database it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SQLITE_TABLES = (("chat_message", "content"), ("chat_thread", "title"))
+
+_SQLITE = """
+CREATE VIRTUAL TABLE {table}_fts USING fts5(
+    {column}, content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN
+    INSERT INTO {table}_fts(rowid, {column}) VALUES (new.id, new.{column});
+END;
+CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN
+    INSERT INTO {table}_fts({table}_fts, rowid, {column}) VALUES ('delete', old.id, old.{column});
+END;
+CREATE TRIGGER {table}_fts_update AFTER UPDATE OF {column} ON {table} BEGIN
+    INSERT INTO {table}_fts({table}_fts, rowid, {column}) VALUES ('delete', old.id, old.{column});
+    INSERT INTO {table}_fts(rowid, {column}) VALUES (new.id, new.{column});
+END;
+INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild');
+"""
+
+_SQLITE_DROP = """
+DROP TRIGGER IF EXISTS {table}_fts_insert;
+DROP TRIGGER IF EXISTS {table}_fts_delete;
+DROP TRIGGER IF EXISTS {table}_fts_update;
+DROP TABLE IF EXISTS {table}_fts;
+"""
+
+_POSTGRES = [
+    "CREATE INDEX chat_message_search ON chat_message USING GIN (to_tsvector('simple', content))",
+    "CREATE INDEX chat_thread_search ON chat_thread USING GIN (to_tsvector('simple', title))",
+]
+_POSTGRES_DROP = [
+    "DROP INDEX IF EXISTS chat_message_search",
+    "DROP INDEX IF EXISTS chat_thread_search",
+]
+
+
+def create(apps: Any, schema_editor: Any) -> None:
+    for statement in _statements(schema_editor, _SQLITE, _POSTGRES):
+        schema_editor.execute(statement, params=None)
+
+
+def drop(apps: Any, schema_editor: Any) -> None:
+    for statement in _statements(schema_editor, _SQLITE_DROP, _POSTGRES_DROP):
+        schema_editor.execute(statement, params=None)
+
+
+def _statements(schema_editor: Any, sqlite: str, postgres: list[str]) -> list[str]:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        return postgres
+    if vendor != "sqlite":
+        return []  # another database: no search index, and `search` says so
+    script = "".join(sqlite.format(table=t, column=c) for t, c in _SQLITE_TABLES)
+    return _split(script)
+
+
+def _split(script: str) -> list[str]:
+    # One statement per execute; a trigger's body holds semicolons up to its END.
+    statements, current = [], ""
+    for line in script.strip().splitlines():
+        current += line + "\n"
+        inside_trigger = current.lstrip().startswith("CREATE TRIGGER")
+        if line.rstrip().endswith(";") and (not inside_trigger or line.strip() == "END;"):
+            statements.append(current.strip())
+            current = ""
+    return statements

@@ -1,0 +1,84 @@
+"""Reads of one user's objects by their API ids. Someone else's object, a deleted one and a
+malformed id are all "not found", exactly alike, so that ids cannot be probed."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from chat.errors import NotFound
+from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.v1.ids import internal, unnamed
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def assistants_of(user: AnyUser) -> QuerySet[Assistant]:
+    return Assistant.objects.filter(owner_id=user.pk, deleted_at=None)
+
+
+def assistant_get(user: AnyUser, assistant_id: str, *, own: bool = True) -> Assistant:
+    """The user's assistant; with `own=False`, also one of the operator's (runs may use them,
+    users may not change them)."""
+    pk = internal("assistant", assistant_id)
+    mine = Q(owner_id=user.pk) | (Q() if own else Q(owner=None))
+    found = Assistant.objects.filter(mine, pk=pk, deleted_at=None).first()
+    if found is None:
+        raise NotFound(f"No assistant found with id '{assistant_id}'.")
+    return found
+
+
+def thread_get(user: AnyUser, thread_id: str) -> Thread:
+    pk = internal("thread", thread_id)
+    found = Thread.objects.select_related("assistant").filter(pk=pk, owner_id=user.pk).first()
+    if found is None:
+        raise NotFound(f"No thread found with id '{thread_id}'.")
+    return found
+
+
+def message_pk(thread: Thread, message_id: str) -> int:
+    pk = unnamed("msg", message_id)
+    rows = (
+        thread.messages.filter(pk=pk)
+        if pk
+        else thread.messages.filter(upstream_message_id=message_id)
+    )
+    found = rows.values_list("pk", flat=True).first()
+    if found is None:
+        raise NotFound(f"No message found with id '{message_id}'.")
+    return found
+
+
+def message_get(thread: Thread, message_id: str) -> Message:
+    return thread.messages.get(pk=message_pk(thread, message_id))
+
+
+def run_get(user: AnyUser, thread_id: str, run_id: str) -> Run:
+    thread_pk, pk = internal("thread", thread_id), internal("run", run_id)
+    runs = Run.objects.select_related("assistant")
+    found = runs.filter(pk=pk, thread_id=thread_pk, thread__owner_id=user.pk).first()
+    if found is None:
+        raise NotFound(f"No run found with id '{run_id}'.")
+    return found
+
+
+def step_pk(run: Run, step_id: str) -> int:
+    pk = unnamed("step", step_id)
+    rows = run.steps.filter(pk=pk) if pk else run.steps.filter(upstream_step_id=step_id)
+    found = rows.values_list("pk", flat=True).first()
+    if found is None:
+        raise NotFound(f"No run step found with id '{step_id}'.")
+    return found
+
+
+def step_get(run: Run, step_id: str) -> RunStep:
+    return run.steps.get(pk=step_pk(run, step_id))
+
+
+def messages_of(thread: Thread, *, run_id: str | None = None) -> QuerySet[Message]:
+    """The thread's messages; with `run_id`, the ones that run wrote (the user messages it
+    answered are linked to it here, but the API says they were written by no run)."""
+    rows = thread.messages.all()
+    if not run_id:
+        return rows
+    return rows.filter(run_id=internal("run", run_id), role=Message.Role.ASSISTANT)
