@@ -370,6 +370,20 @@ class RunStep(models.Model):
         return f"{self.type} ({self.status})"
 
 
+class ThreadShare(models.Model):
+    """A read-only link to a thread, for anyone holding it (`chat.sharing`): the branch on
+    show when it was shared, until revoked."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="shares")
+    token = models.CharField(max_length=64, unique=True)
+    message_ids = models.JSONField(default=list)  # the branch shared, oldest first
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Share of thread {self.thread_id}"
+
+
 class UserUsage(User):
     """A read-only admin view of token usage per user (see `chat.admin`)."""
 

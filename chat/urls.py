@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from chat.views import accounts, api, branches, errors, export, pages, search
+from chat.views import accounts, api, branches, errors, export, pages, search, shares
 
 # No app namespace: django.contrib.auth's views reverse their URLs ("login",
 # "password_reset_done") without one.
 urlpatterns = [
     path("", pages.home, name="home"),
     path("t/<int:thread_id>/", pages.thread_page, name="thread"),
+    path("s/<str:token>/", shares.shared_page, name="shared"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/threads/", api.threads, name="api-threads"),
@@ -38,6 +39,7 @@ urlpatterns = [
     path("api/search/", search.search_view, name="api-search"),
     path("api/threads/<int:thread_id>/export/", export.thread_export, name="api-export"),
     path("api/export/", export.archive, name="api-archive"),
+    path("api/threads/<int:thread_id>/share/", shares.share, name="api-share"),
     path("api/usage/", api.usage, name="api-usage"),
     path("api/assistants/", api.assistants, name="api-assistants"),
     # Last: every other path under /api/ is a JSON 404, whatever DEBUG says.
