@@ -163,8 +163,9 @@ class Thread(models.Model):
     assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="threads")
     title = models.CharField(max_length=200, blank=True)
     upstream_thread_id = upstream_id_field()
-    # The end of the branch the user is on (`chat.branches`): what the page shows and what
-    # the next message follows. Null on a thread with no messages yet.
+    # The end of the branch the user chose (`chat.branches`): what the page shows and what
+    # the next message follows. Null: the newest message's branch, which is where every new
+    # run puts the thread (its messages are the newest), so a run costs no write for it.
     leaf = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
