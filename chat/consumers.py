@@ -51,6 +51,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             # network failure, and it would try to reconnect for ever.
             await self.close(code=code)
             return
+        resume = resume_query(self.scope.get("query_string", b""))
+        if resume is not None and resume[0] is not None and resume[1] is not None:
+            # Before following: a live frame delivered meanwhile must not go out from seq 1.
+            self.next_seq[resume[0]] = resume[1] + 1
         await self.hub.follow(self.thread_id, self)
         self._following = True
         self._schedule_heartbeat()
@@ -120,6 +124,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             if run_id is None or after_seq is None:
                 await self._error("bad_frame", "run_id and after_seq must be integers >= 0")
             else:
+                # The claim `connect` made before following: `_resume` makes it again (no
+                # await between), knowing that nothing was sent before it.
+                self.next_seq.pop(run_id, None)
                 await self._resume(run_id, after_seq)
             return
         log = self.hub.active_log(self.thread_id)

@@ -177,8 +177,9 @@ class Thread(models.Model):
     title = models.CharField(max_length=200, blank=True)
     upstream_thread_id = upstream_id_field()
     metadata = models.JSONField(default=dict, blank=True)  # the Assistants API's, as given
-    # The end of the branch the user is on (`chat.branches`): what the page shows and what
-    # the next message follows. Null on a thread with no messages yet.
+    # The end of the branch the user chose (`chat.branches`): what the page shows and what
+    # the next message follows. Null: the newest message's branch, which is where every new
+    # run puts the thread (its messages are the newest), so a run costs no write for it.
     leaf = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -396,6 +397,20 @@ class RunStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} ({self.status})"
+
+
+class ThreadShare(models.Model):
+    """A read-only link to a thread, for anyone holding it (`chat.sharing`): the branch on
+    show when it was shared, until revoked."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="shares")
+    token = models.CharField(max_length=64, unique=True)
+    message_ids = models.JSONField(default=list)  # the branch shared, oldest first
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Share of thread {self.thread_id}"
 
 
 class UserUsage(User):

@@ -63,7 +63,7 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
             Prefetch("steps", queryset=RunStep.objects.order_by("created_at", "pk"))
         )
     )
-    branch = thread_tree(messages, runs).branch(thread.leaf_id)
+    branch = thread_tree(messages, runs).branch(thread.leaf_id)  # None: the newest's
     on_branch, shown = set(branch.message_ids), set(branch.run_ids)
     return ThreadDetail(
         thread=thread,

@@ -45,7 +45,6 @@ def thread_create(
         reserved = _reserve(owner.pk, content)
         thread = Thread.objects.create(owner=owner, assistant=assistant, title=title_from(content))
         run = _run_create(thread=thread, content=content, parent_id=None, reserved=reserved)
-        thread.save(update_fields=["leaf"])
     return thread, run
 
 
@@ -90,12 +89,12 @@ def thread_lock(*, user_id: int, thread_id: int) -> Thread:
 
 
 def thread_touch(thread: Thread) -> None:
-    """Save the thread's leaf, and bump it to the top of the list."""
+    """Save the thread's leaf, and bump it to the top of the list (one UPDATE)."""
     thread.save(update_fields=["updated_at", "leaf"])
 
 
 def branch_end(thread: Thread) -> int | None:
-    # No leaf: a thread whose messages were written without one (by hand, or by a test).
+    # No leaf: the newest message's branch, whose end is the newest message.
     if thread.leaf_id is not None:
         return thread.leaf_id
     return thread.messages.order_by("-pk").values_list("pk", flat=True).first()
@@ -173,13 +172,14 @@ def run_create(
 ) -> Run:
     """A queued run in the caller's transaction, with `run.user_message` set: the new user
     message with `content` after `parent_id`, or, for a reply made again, `prompt` (then
-    `content` is not used). The thread's leaf becomes that message (the caller saves it)."""
+    `content` is not used). The thread then shows the newest message's branch, the new run's
+    (the caller saves the thread)."""
     reserved = _reserve(thread.owner_id, content if prompt is None else prompt.content)
     if prompt is None:
         return _run_create(thread=thread, content=content, parent_id=parent_id, reserved=reserved)
     run = _run_insert(thread, prompt=prompt, reserved=reserved)
     run.user_message = prompt
-    thread.leaf_id = prompt.pk
+    thread.leaf_id = None
     return run
 
 
@@ -213,7 +213,7 @@ def _run_create(*, thread: Thread, content: str, parent_id: int | None, reserved
         content=content,
         status=Message.Status.COMPLETED,
     )
-    thread.leaf_id = run.user_message.pk
+    thread.leaf_id = None  # the new message is the newest: its branch is the one on show
     return run
 
 

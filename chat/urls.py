@@ -2,13 +2,25 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from chat.views import accounts, api, branches, budget, errors, export, keys, pages, search
+from chat.views import (
+    accounts,
+    api,
+    branches,
+    budget,
+    errors,
+    export,
+    keys,
+    pages,
+    search,
+    shares,
+)
 
 # No app namespace: django.contrib.auth's views reverse their URLs ("login",
 # "password_reset_done") without one.
 urlpatterns = [
     path("", pages.home, name="home"),
     path("t/<int:thread_id>/", pages.thread_page, name="thread"),
+    path("s/<str:token>/", shares.shared_page, name="shared"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("keys/", keys.keys_page, name="api-keys"),
@@ -41,6 +53,7 @@ urlpatterns = [
     path("api/search/", search.search_view, name="api-search"),
     path("api/threads/<int:thread_id>/export/", export.thread_export, name="api-export"),
     path("api/export/", export.archive, name="api-archive"),
+    path("api/threads/<int:thread_id>/share/", shares.share, name="api-share"),
     path("api/usage/", api.usage, name="api-usage"),
     path("api/assistants/", api.assistants, name="api-assistants"),
     path("api/budget/", budget.budget, name="api-budget"),

@@ -75,6 +75,29 @@ class Migration(migrations.Migration):
                 to="chat.message",
             ),
         ),
+        migrations.CreateModel(
+            name="ThreadShare",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("message_ids", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "thread",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shares",
+                        to="chat.thread",
+                    ),
+                ),
+            ],
+        ),
         migrations.RunPython(link_existing_messages, migrations.RunPython.noop),
         migrations.RunPython(search_schema.create, search_schema.drop),
     ]

@@ -255,9 +255,7 @@ def run_mark_started(
 def assistant_message_open(
     *, run_id: int, thread_id: int, upstream_message_id: str, parent_id: int | None
 ) -> int:
-    """A reply's row after `parent_id` (its user message, or the run's previous reply). The
-    thread's leaf follows it when the user is still on that branch (a tab that switched
-    away meanwhile keeps its choice)."""
+    """A reply's row after `parent_id` (its user message, or the run's previous reply)."""
     message = Message.objects.create(
         thread_id=thread_id,
         run_id=run_id,
@@ -266,7 +264,6 @@ def assistant_message_open(
         status=Message.Status.IN_PROGRESS,
         upstream_message_id=upstream_message_id,
     )
-    Thread.objects.filter(pk=thread_id, leaf_id=parent_id).update(leaf_id=message.pk)
     return message.pk
 
 

@@ -104,7 +104,8 @@ def message_create(*, thread: Thread, body: Any, param: str = "") -> Message:
     content = services.clean_content(fields.message_text(body.get("content"), f"{prefix}content"))
     if not thread.title and role == Message.Role.USER:
         thread.title = title_from(content)
-    # The API's thread is a list: each message goes after the end of the branch on show.
+    # The API's thread is a list: each message goes after the end of the branch on show, and
+    # the thread then shows the newest message's branch (a null leaf).
     message = Message.objects.create(
         thread=thread,
         parent_id=services.branch_end(thread),
@@ -113,7 +114,7 @@ def message_create(*, thread: Thread, body: Any, param: str = "") -> Message:
         status=Message.Status.COMPLETED,
         metadata=fields.metadata(body),
     )
-    thread.leaf = message
+    thread.leaf = None
     thread.save(update_fields=["title", "leaf", "updated_at"])
     return message
 

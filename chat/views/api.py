@@ -63,7 +63,7 @@ def _thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
         {
             "thread": thread_json(detail.thread),
             "assistant": assistant_json(detail.thread.assistant),
-            "leaf_id": detail.thread.leaf_id,
+            "leaf_id": detail.branch.message_ids[-1] if detail.branch.message_ids else None,
             "messages": [message_json(m, branch=detail.branch) for m in detail.messages],
             "runs": [
                 run_json(run, steps=run.steps.all(), messages=detail.messages)

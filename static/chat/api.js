@@ -68,6 +68,8 @@ export const api = {
     return request("POST", "/api/threads/", body);
   },
   search: (query) => request("GET", `/api/search/?q=${encodeURIComponent(query)}`),
+  shareThread: (id) => request("POST", `/api/threads/${id}/share/`),
+  unshareThread: (id) => request("DELETE", `/api/threads/${id}/share/`),
   listAssistants: () => request("GET", "/api/assistants/"),
   getBudget: () => request("GET", "/api/budget/"),
   sendMessage: (id, content) => request("POST", `/api/threads/${id}/messages/`, { content }),

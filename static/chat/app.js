@@ -8,6 +8,7 @@ import { ThreadSocket } from "./socket.js";
 import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
 import { SearchDialog } from "./search.js";
+import { ThreadTools } from "./thread_tools.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -68,6 +69,7 @@ class ChatApp {
 
   start() {
     this.search = new SearchDialog({ onOpen: (result) => this.openResult(result) });
+    this.tools = new ThreadTools({ onError: (message) => this.showComposerError(message) });
     $("composer").addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -99,6 +101,7 @@ class ChatApp {
     const token = ++this.loadToken;
     this.closeSocket();
     this.threadId = threadId;
+    this.tools?.show(threadId);
     this.view.reset();
     this.sidebar.setCurrent(threadId);
     this.showComposerError(null);
@@ -326,6 +329,7 @@ class ChatApp {
       this.threadId = thread.id;
       history.pushState({ threadId: thread.id }, "", `/t/${thread.id}/`);
       this.setTitle(thread.title);
+      this.tools.show(thread.id);
       this.assistants.showThread(assistant, thread.assistant_id);
       this.sidebar.add(thread);
       this.sidebar.setCurrent(thread.id);

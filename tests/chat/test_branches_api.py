@@ -38,7 +38,6 @@ def answered(run: Run, text: str, status: str = "completed") -> Message:
         thread_id=run.thread_id, run=run, parent_id=parent, role="assistant", content=text,
         status="completed",
     )  # fmt: skip
-    Thread.objects.filter(pk=run.thread_id, leaf_id=parent).update(leaf_id=reply.pk)
     return reply
 
 
@@ -194,7 +193,7 @@ def test_bad_input_is_refused_and_changes_nothing(
     response = post(alice_client, url, body)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)
     assert (Run.objects.count(), Message.objects.count()) == (1, 2)
-    assert Thread.objects.get(pk=thread.pk).leaf_id == reply.pk
+    assert detail(alice_client, thread)["leaf_id"] == reply.pk
 
 
 def test_bob_can_neither_see_nor_change_alices_branches(

@@ -53,7 +53,8 @@ async def test_a_locked_sqlite_is_a_json_503_and_nothing_is_written(tmp_path: Pa
                 assert_unavailable(await new_thread(http))
                 listed = await http.get("/api/threads/")  # reads go on (WAL)
                 other.execute("ROLLBACK")
-            assert listed.status_code == 200 and listed.json()["threads"] == []
+            assert listed.status_code == 200
+            assert listed.json() == {"threads": [], "next_cursor": None}
             assert (await new_thread(http)).status_code == 201
         assert "Traceback" not in app.log.read_text()
 

@@ -49,7 +49,7 @@ def test_a_word_finds_the_message_with_the_word_marked(
         (thread.pk, reply.pk, reply.run_id)
     ]
     assert marked(found[0]) == ["countries"]
-    assert "".join(p["text"] for p in found[0]["snippet"]).startswith("The Danube flows")
+    assert "Danube flows through ten countries" in "".join(p["text"] for p in found[0]["snippet"])
 
 
 def test_a_prefix_and_every_word_must_match(
