@@ -1,7 +1,7 @@
 """The Assistants API's streams against the WebSocket relay, in one app process, in one run.
 
     python -m bench.api_relay [--streams 200] [--rate 20] [--tokens 100] [--rounds 2]
-                              [--first-runs 30] [--quick] [--json]
+                              [--first-runs 30] [--only load,first] [--quick] [--json]
 
 Starts the simulator and the app (one daphne process, SQLite) on loopback. A load is N runs
 streaming at once at R tokens/s, T tokens each, their starts spread over one run's length:
@@ -241,8 +241,9 @@ async def first_deltas(base: str, runs: int) -> dict[str, float]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     with harness.simulator(rate=args.rate) as (sim_url, _), harness.app(sim_url) as (base, proc):
-        result = await loads(base, proc, args)
-        result.update(await first_deltas(base, args.first_runs))
+        result = await loads(base, proc, args) if "load" in args.only else {}
+        if "first" in args.only:
+            result.update(await first_deltas(base, args.first_runs))
     return result
 
 
@@ -253,6 +254,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--first-runs", type=int, default=30)
+    parser.add_argument("--only", default="load,first", help="load, first or both")
     parser.add_argument("--quick", action="store_true", help="20 streams, 1 round, 10 runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
