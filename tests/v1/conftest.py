@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.appserver import RunningApp, running_app
 from tests.v1.support import create_key, sdk
 
-PASSWORD = "v1-tests-password-7"
+PASSWORD = "v1-tests-password-7"  # alice and bob log in to the web chat with it
 
 SETUP = f"""
 from django.contrib.auth.models import User
