@@ -41,7 +41,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def v1_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    env = {"RUNS_PER_MINUTE": "1000", "CLIENT_TOOL_WAIT_SECONDS": "20"}
+    env = {
+        "RUNS_PER_MINUTE": "1000",
+        "CLIENT_TOOL_WAIT_SECONDS": "20",
+        # The server's own get_weather reaches no weather service: its error goes back to
+        # the model, which answers anyway (port 9 refuses at once).
+        "WEATHER_GEOCODING_URL": "http://127.0.0.1:9/v1/search",
+        "WEATHER_FORECAST_URL": "http://127.0.0.1:9/v1/forecast",
+    }
     with running_app(tmp_path_factory.mktemp("v1-app"), env=env, setup=[SETUP]) as app:
         yield app
 
