@@ -42,6 +42,7 @@ from bench import chat, harness
 
 END_EVENTS = ("thread.run.completed", "thread.run.failed", "thread.run.cancelled",
               "thread.run.incomplete", "thread.run.expired")  # fmt: skip
+ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
 _DELTA_FRAME = '{"event":"thread.message.delta"'
 _DELTA_EVENT = b"event: thread.message.delta\n"
 
@@ -110,6 +111,11 @@ class WebSocketStreams:
                 return deltas, '"thread.run.completed"' in frame[:40]
 
 
+async def _detail(client: httpx.AsyncClient, thread_id: int) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = (await client.get(f"/api/threads/{thread_id}/")).json()["runs"]
+    return runs
+
+
 async def open_clients(
     base: str, key: str, count: int
 ) -> tuple[list[WebSocketStreams], list[ApiStreams], list[httpx.AsyncClient]]:
@@ -123,9 +129,13 @@ async def open_clients(
         async with gate:
             made = await harness.post_json(web, "/api/threads/", {"content": "Hello"})
             thread_id = int(made["thread"]["id"])  # type: ignore[index]
-            opened = WebSocketStreams(web, thread_id, await harness.open_socket(web, thread_id))
-            await opened.until_end()
-            return opened
+            # The socket opens once the first run has ended: it then replays nothing, and
+            # the first measured run's frames are the first it gets.
+            for _ in range(600):  # 30 s at most
+                if not any(run["status"] in ACTIVE for run in await _detail(web, thread_id)):
+                    break
+                await asyncio.sleep(0.05)
+            return WebSocketStreams(web, thread_id, await harness.open_socket(web, thread_id))
 
     async def application() -> ApiStreams:
         async with gate:
