@@ -4,7 +4,10 @@ event order, and the run is stored with its usage."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import openai
 import pytest
 
 from tests.e2e.appserver import RunningApp
@@ -25,7 +28,16 @@ async def test_create_and_run_streams_what_the_model_generates(
         await real_model.clear_prompt_cache(http)
         expected = await stream_chat(http, real_model, messages, max_tokens=MAX_TOKENS)
         await real_model.clear_prompt_cache(http)
-    client = sdk(chat_app, create_key(chat_app, "alice"))
+    with sdk(chat_app, create_key(chat_app, "alice")) as client:
+        text, thread_id, run = _create_and_run(client, real_model)
+    assert expected.text and text == expected.text
+    assert stored_reply(chat_app, pk(thread_id)) == text
+    assert run.status == "completed" and run.usage is not None
+    assert run.usage.completion_tokens > 0 and run.usage.prompt_tokens > 0
+
+
+def _create_and_run(client: openai.OpenAI, real_model: RealModel) -> tuple[str, str, Any]:
+    """The streamed reply's text, its thread's id and the run as retrieved afterwards."""
     client.timeout = 120
     assistant = client.beta.assistants.create(model=real_model.model, instructions=INSTRUCTIONS)
     events = list(
@@ -37,11 +49,7 @@ async def test_create_and_run_streams_what_the_model_generates(
             stream=True,
         )
     )
-    text = delta_text(events)
-    assert expected.text and text == expected.text
     assert [event.event for event in events] == seed_event_names()[:-1]
     thread_id, run_id = events[0].data.id, events[-1].data.id
-    assert stored_reply(chat_app, pk(thread_id)) == text
     run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-    assert run.status == "completed" and run.usage is not None
-    assert run.usage.completion_tokens > 0 and run.usage.prompt_tokens > 0
+    return delta_text(events), thread_id, run
