@@ -3,6 +3,8 @@ malformed id are all "not found", exactly alike, so that ids cannot be probed.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
@@ -37,16 +39,7 @@ def thread_get(user: AnyUser, thread_id: str) -> Thread:
 
 
 def message_pk(thread: Thread, message_id: str) -> int:
-    pk = unnamed("msg", message_id)
-    rows = (
-        thread.messages.filter(pk=pk)
-        if pk
-        else thread.messages.filter(upstream_message_id=message_id)
-    )
-    found = rows.values_list("pk", flat=True).first()
-    if found is None:
-        raise NotFound(f"No message found with id '{message_id}'.")
-    return found
+    return _named_pk(thread.messages.all(), "msg", message_id, "upstream_message_id", "message")
 
 
 def message_get(thread: Thread, message_id: str) -> Message:
@@ -63,12 +56,17 @@ def run_get(user: AnyUser, thread_id: str, run_id: str) -> Run:
 
 
 def step_pk(run: Run, step_id: str) -> int:
-    pk = unnamed("step", step_id)
-    rows = run.steps.filter(pk=pk) if pk else run.steps.filter(upstream_step_id=step_id)
-    found = rows.values_list("pk", flat=True).first()
-    if found is None:
-        raise NotFound(f"No run step found with id '{step_id}'.")
-    return found
+    return _named_pk(run.steps.all(), "step", step_id, "upstream_step_id", "run step")
+
+
+def _named_pk(rows: QuerySet[Any], prefix: str, value: str, upstream: str, what: str) -> int:
+    """The pk of a message or step by its API id: ours (`msg_12`) or the upstream's name."""
+    pk = unnamed(prefix, value)
+    rows = rows.filter(pk=pk) if pk else rows.filter(**{upstream: value})
+    first = rows.values_list("pk", flat=True).first()
+    if first is None:
+        raise NotFound(f"No {what} found with id '{value}'.")
+    return int(first)
 
 
 def step_get(run: Run, step_id: str) -> RunStep:

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from chat import services as web_services
-from chat.runs import get_engine
+from chat.runs import client_tools, get_engine
 from chat.v1 import fields, lookups, starting, stream
 from chat.v1.endpoint import BadParam, v1_endpoint
 from chat.v1.ids import internal
@@ -73,6 +73,8 @@ async def _submit_tool_outputs(
         raise
     # Nothing of the continuation is in the log yet: the run resumes at the loop's next turn.
     follower.log, after_seq = log, log.last_seq
+    # Recorded before answering: a client that polls next must not see `requires_action`.
+    await sync_to_async(client_tools.run_resume)(run_id=run.pk)
     if body.get("stream"):
         names = starting.names_for(run)
         return stream.response(stream.events(follower, names, after_seq=after_seq))

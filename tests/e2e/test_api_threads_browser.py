@@ -43,7 +43,13 @@ def test_a_thread_made_over_the_api_streams_live_in_the_web_chat(
     page: Page, page_errors: list[str], app_server: str
 ) -> None:
     sign_up(page)
-    client = openai.OpenAI(base_url=f"{app_server}/v1", api_key=make_key(page), max_retries=0)
+    key = make_key(page)
+    with openai.OpenAI(base_url=f"{app_server}/v1", api_key=key, max_retries=0) as client:
+        _watch_a_run_made_over_the_api(page, client)
+    assert page_errors == []
+
+
+def _watch_a_run_made_over_the_api(page: Page, client: openai.OpenAI) -> None:
     assistant = client.beta.assistants.create(model="gpt-4o", name="From a script")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
     thread_pk = int(thread.id.removeprefix("thread_"))
@@ -66,7 +72,6 @@ def test_a_thread_made_over_the_api_streams_live_in_the_web_chat(
     # The page renders Markdown; its words are the API's.
     assert _words(shown) == _words(reply.content[0].text.value)  # type: ignore[union-attr]
     expect(page.locator(".thread-item.current .thread-link")).to_contain_text("/sim tokens")
-    assert page_errors == []
 
 
 def _words(text: str) -> list[str]:

@@ -9,10 +9,6 @@ Completions) and `sim-responses` (Responses). alice and bob each get a key from
 
 from __future__ import annotations
 
-import re
-import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +16,10 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.appserver import REPO, RunningApp, running_app, server_env
+from tests.e2e.appserver import RunningApp, running_app
+from tests.v1.support import create_key, sdk
 
-PASSWORD = "v1-tests-password-7"
-MODELS = {"assistants": "gpt-4o", "chat_completions": "sim-chat", "responses": "sim-responses"}
-SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed-capture.txt"
+PASSWORD = "v1-tests-password-7"  # alice and bob log in to the web chat with it
 
 SETUP = f"""
 from django.contrib.auth.models import User
@@ -46,28 +41,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def v1_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    env = {"RUNS_PER_MINUTE": "1000", "CLIENT_TOOL_WAIT_SECONDS": "20"}
+    env = {
+        "RUNS_PER_MINUTE": "1000",
+        "CLIENT_TOOL_WAIT_SECONDS": "20",
+        # The server's own get_weather reaches no weather service: its error goes back to
+        # the model, which answers anyway (port 9 refuses at once).
+        "WEATHER_GEOCODING_URL": "http://127.0.0.1:9/v1/search",
+        "WEATHER_FORECAST_URL": "http://127.0.0.1:9/v1/forecast",
+    }
     with running_app(tmp_path_factory.mktemp("v1-app"), env=env, setup=[SETUP]) as app:
         yield app
-
-
-def create_key(app: RunningApp, username: str) -> str:
-    """A new key through `manage.py create_api_key`, which prints it as its last line."""
-    env = server_env(app.sqlite_path, int(app.url.rsplit(":", 1)[1]), {})
-    done = subprocess.run(
-        [sys.executable, "manage.py", "create_api_key", username],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
-
-
-def sdk(app: RunningApp, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{app.url}/v1", api_key=key, max_retries=0, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -98,22 +81,3 @@ def raw_alice(v1_app: RunningApp, alice_key: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {alice_key}", "OpenAI-Beta": "assistants=v2"}
     with httpx.Client(base_url=f"{v1_app.url}/v1", headers=headers, timeout=30) as client:
         yield client
-
-
-def seed_event_names() -> list[str]:
-    return re.findall(r"event: (\S+)", SEED.read_text())
-
-
-def stored_reply(app: RunningApp, thread_pk: int) -> str:
-    """What the web chat shows: the last assistant message's text, from the app's database."""
-    with sqlite3.connect(app.sqlite_path) as db:
-        row = db.execute(
-            "SELECT content FROM chat_message WHERE thread_id = ? AND role = 'assistant'"
-            " ORDER BY id DESC LIMIT 1",
-            (thread_pk,),
-        ).fetchone()
-    return str(row[0]) if row else ""
-
-
-def pk(api_id: str) -> int:
-    return int(api_id.rsplit("_", 1)[1])

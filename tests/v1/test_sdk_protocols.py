@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from tests.e2e.appserver import RunningApp
-from tests.v1.conftest import MODELS, pk, seed_event_names, stored_reply
+from tests.v1.support import MODELS, pk, seed_event_names, stored_reply
 
 
 @pytest.mark.parametrize("protocol", sorted(MODELS))

@@ -11,7 +11,7 @@ from openai import AssistantEventHandler
 from typing_extensions import override
 
 from tests.e2e.appserver import RunningApp
-from tests.v1.conftest import pk, seed_event_names, stored_reply
+from tests.v1.support import delta_text, pk, seed_event_names, stored_reply
 
 HELLO = {"role": "user", "content": "Hello"}
 
@@ -29,13 +29,7 @@ def test_create_and_run_streams_the_seeds_events_in_the_seeds_order(
     events = list(stream)
     # The SDK consumes `done` itself: the seed without its last event.
     assert [event.event for event in events] == seed_event_names()[:-1]
-    text = "".join(
-        part.text.value or ""
-        for event in events
-        if event.event == "thread.message.delta"
-        for part in event.data.delta.content or []
-        if part.type == "text" and part.text is not None
-    )
+    text = delta_text(events)
     assert text == "Hello! How can I assist you today?"
     completed = events[-1].data
     assert completed.status == "completed" and completed.usage is not None

@@ -117,3 +117,21 @@ def test_submitting_to_a_run_that_is_not_waiting_is_a_conflict(
     answer = raw_alice.post(path, json={"tool_outputs": [{"tool_call_id": "c", "output": "x"}]})
     assert answer.status_code == 409
     assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_the_servers_own_functions_are_never_asked_of_the_client(alice_sdk: openai.OpenAI) -> None:
+    # asst_1, the operator's default assistant, offers the server's get_weather.
+    events = list(
+        alice_sdk.beta.threads.create_and_run(
+            assistant_id="asst_1", thread={"messages": [WEATHER]}, stream=True
+        )
+    )
+    names = [event.event for event in events]
+    assert "thread.run.requires_action" not in names
+    assert "thread.run.step.delta" in names  # the call itself is streamed, as the API does
+    assert names[-1] == "thread.run.completed"
+    steps = alice_sdk.beta.threads.runs.steps.list(
+        run_id=events[-1].data.id, thread_id=events[0].data.id
+    )
+    [call] = [c for s in steps if s.type == "tool_calls" for c in s.step_details.tool_calls]  # type: ignore[union-attr]
+    assert call.function.name == "get_weather" and "error" in (call.function.output or "")  # type: ignore[union-attr]
