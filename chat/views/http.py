@@ -44,10 +44,18 @@ def read_json_object(request: HttpRequest) -> dict[str, Any]:
     """The request body as a JSON object; InvalidInput for anything else, TooLarge for a body
     over DATA_UPLOAD_MAX_MEMORY_SIZE (which Django refuses to read)."""
     try:
-        body = json.loads(request.body or b"null")
+        raw = request.body
     except RequestDataTooBig:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raise TooLarge(f"The body is larger than {limit:,} bytes.") from None
+    # A form or text/plain body is what a cross-site form can send without a preflight: the
+    # API reads JSON only when it is declared as JSON (docs/api.md).
+    if raw and request.content_type != "application/json":
+        raise InvalidInput(
+            "Send the body as JSON (Content-Type: application/json).", code="invalid_json"
+        )
+    try:
+        body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: nesting deeper than the JSON reader follows.
         raise InvalidInput("The body is not valid JSON.", code="invalid_json") from None

@@ -71,6 +71,18 @@ def test_deeply_nested_json_is_400_invalid_json(alice_client: Client, body: str)
     assert not Thread.objects.exists()
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_a_json_body_not_declared_as_json_is_400_and_creates_nothing(
+    alice_client: Client, content_type: str
+) -> None:
+    # What a cross-site form can send without a preflight, with a JSON body inside.
+    body = json.dumps({"content": "Hello"})
+    response = alice_client.post("/api/threads/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_json"
+    assert not Thread.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("url", "method", "field"),
     [("/api/threads/", "post", "content"), ("/api/threads/{id}/", "patch", "title")],
