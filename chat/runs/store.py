@@ -330,6 +330,10 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
     made storable first: PostgreSQL refuses a NUL even inside it."""
     pks = dict(message_pks)  # a retried save must not see rows a rolled-back one made
     with transaction.atomic():
+        # Locked: a thread deleted while its reply streamed took the run with it, and the
+        # reply's rows would point at nothing. Nothing is left to save.
+        if not Run.objects.select_for_update().filter(pk=run_id).exists():
+            return
         done = [_save_reply(run_id, uid, outcome, pks) for uid in outcome.messages]
         Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).exclude(
             pk__in=done

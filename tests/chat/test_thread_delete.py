@@ -7,6 +7,7 @@ engine's tasks are the test's) against the simulator over real HTTP.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -36,7 +37,7 @@ async def _until(check: Any, seconds: float = 5.0) -> None:
 
 
 async def test_deleting_a_thread_mid_reply_cancels_the_run_and_the_upstream_thread(
-    alice: Any, simulator_url: str
+    alice: Any, simulator_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = AsyncClient()
     await client.aforce_login(alice)
@@ -67,6 +68,8 @@ async def test_deleting_a_thread_mid_reply_cancels_the_run_and_the_upstream_thre
     assert time.monotonic() - started < 1.5
     assert not await Thread.objects.filter(pk=thread_id).aexists()
     assert not await Run.objects.filter(pk=run_id).aexists()
+    # An expected end: the run's final save finds nothing to save, and says nothing of it.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
     async with httpx.AsyncClient(base_url=simulator_url) as upstream:
 
