@@ -8,6 +8,7 @@ import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
 import { SearchDialog } from "./search.js";
 import { ThreadTools } from "./thread_tools.js";
+import { copyText } from "./copy.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +21,19 @@ const END_ANNOUNCEMENTS = {
 };
 
 const STILL_WRITING = "A reply is still being written. Wait for it to finish or stop it first.";
+
+// Ctrl (Cmd on a Mac) shortcuts, listed in the help dialog (#shortcuts-dialog).
+const SHORTCUTS = {
+  k: (app) => app.search.open(),
+  "shift+o": (app) => app.navigate(null),
+  "shift+c": (app) => app.copyLastReply(),
+  "/": () => document.getElementById("shortcuts-dialog").showModal(),
+};
+
+function shortcutName(event) {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey) return "";
+  return (event.shiftKey ? "shift+" : "") + event.key.toLowerCase();
+}
 
 function threadIdFromPath(pathname) {
   const match = pathname.match(/^\/t\/(\d+)\/?$/);
@@ -130,6 +144,13 @@ class ChatApp {
     }
     this.target = messageId === null ? null : role === "user" ? `[data-message-id="${messageId}"]` : `[data-run-id="${runId}"]`;
     this.navigate(threadId);
+  }
+
+  copyLastReply() {
+    const replies = $("messages").querySelectorAll("[data-role=assistant]");
+    const last = replies[replies.length - 1];
+    const reply = last ? this.view.replies.get(last.dataset.runId) : null;
+    if (reply?.text) copyText(reply.text, null);
   }
 
   // After a thread loaded: the message a search result pointed at, in view and marked.
@@ -274,9 +295,10 @@ class ChatApp {
   }
 
   globalKey(event) {
-    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "k") {
+    const shortcut = SHORTCUTS[shortcutName(event)];
+    if (shortcut) {
       event.preventDefault();
-      return this.search.open();
+      return shortcut(this);
     }
     if (event.key !== "Escape" || event.defaultPrevented) return;
     if (this.sidebar.isOpen()) return this.sidebar.close();
