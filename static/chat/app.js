@@ -9,6 +9,7 @@ import { Sidebar } from "./sidebar.js";
 import { SearchDialog } from "./search.js";
 import { ThreadTools } from "./thread_tools.js";
 import { copyText } from "./copy.js";
+import { loadDraft, saveDraft } from "./drafts.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,6 +114,7 @@ class ChatApp {
     this.closeSocket();
     this.threadId = threadId;
     this.tools?.show(threadId);
+    this.restoreDraft();
     this.view.reset();
     this.sidebar.setCurrent(threadId);
     this.showComposerError(null);
@@ -278,7 +280,14 @@ class ChatApp {
 
   // ---- composer ---------------------------------------------------------------------------
 
+  restoreDraft() {
+    this.input.value = loadDraft(this.threadId);
+    this.input.style.height = "auto";
+    if (this.input.value) this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+  }
+
   composerChanged() {
+    saveDraft(this.threadId, this.input.value);
     this.input.style.height = "auto";
     this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
     this.updateControls();

@@ -1,5 +1,5 @@
 """Small things in real Chromium: focus in the composer on load and after a send, the skip
-link, the keyboard shortcuts and their list, a "still being written" warning that goes when
+link, the keyboard shortcuts and their list, a draft kept per thread, a "still being written" warning that goes when
 the reply stops, a reply stopped before any text, a failed weather lookup shown as failed,
 and an error's code behind "Details"."""
 
@@ -113,3 +113,24 @@ def test_shortcuts_new_chat_copy_last_reply_and_their_list(page: Page) -> None:
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator(REPLY)).to_have_count(0)
     expect(page.locator("#composer-input")).to_be_focused()
+
+
+def test_the_composer_keeps_a_draft_per_thread_across_reloads(page: Page) -> None:
+    sign_up(page)
+    send(page, "Hello")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
+    thread_url = page.url
+    page.fill("#composer-input", "half a thought")
+    page.reload()
+    expect(page.locator("#composer-input")).to_have_value("half a thought")
+    page.click("#new-chat")
+    expect(page.locator("#composer-input")).to_have_value("")
+    page.fill("#composer-input", "another idea")
+    page.goto(thread_url)
+    expect(page.locator("#composer-input")).to_have_value("half a thought")
+    page.locator("#composer-input").press("Enter")  # sent: the draft is gone
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2, timeout=30_000)
+    page.reload()
+    expect(page.locator("#composer-input")).to_have_value("")
+    page.goto("/")
+    expect(page.locator("#composer-input")).to_have_value("another idea")
