@@ -1,7 +1,7 @@
 """Small things in real Chromium: focus in the composer on load and after a send, the skip
-link, the keyboard shortcuts and their list, a draft kept per thread, a "still being written" warning that goes when
-the reply stops, a reply stopped before any text, a failed weather lookup shown as failed,
-and an error's code behind "Details"."""
+link, the keyboard shortcuts and their list, a draft kept per thread, a "still being
+written" warning that goes when the reply stops, a reply stopped before any text, a failed
+weather lookup shown as failed, and an error's code behind "Details"."""
 
 from __future__ import annotations
 
