@@ -8,8 +8,9 @@ import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
 import { SearchDialog } from "./search.js";
 import { ThreadTools } from "./thread_tools.js";
-import { copyText } from "./copy.js";
+import { STILL_WRITING, branchActions } from "./branch_actions.js";
 import { loadDraft, saveDraft } from "./drafts.js";
+import { SHORTCUTS, shortcutName } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,20 +22,6 @@ const END_ANNOUNCEMENTS = {
   failed: "The reply failed.",
 };
 
-const STILL_WRITING = "A reply is still being written. Wait for it to finish or stop it first.";
-
-// Ctrl (Cmd on a Mac) shortcuts, listed in the help dialog (#shortcuts-dialog).
-const SHORTCUTS = {
-  k: (app) => app.search.open(),
-  "shift+o": (app) => app.navigate(null),
-  "shift+c": (app) => app.copyLastReply(),
-  "/": () => document.getElementById("shortcuts-dialog").showModal(),
-};
-
-function shortcutName(event) {
-  if (!(event.ctrlKey || event.metaKey) || event.altKey) return "";
-  return (event.shiftKey ? "shift+" : "") + event.key.toLowerCase();
-}
 
 function threadIdFromPath(pathname) {
   const match = pathname.match(/^\/t\/(\d+)\/?$/);
@@ -57,15 +44,7 @@ class ChatApp {
     this.view = new ThreadView($("messages"), $("empty-state"), {
       onRunEnd: (reply) => this.runEnded(reply),
       onActivity: () => this.updateControls(),
-      branchActions: {
-        select: (messageId) => this.selectBranch(messageId),
-        regenerate: (messageId) =>
-          this.startBranch(messageId, true, () => api.regenerate(this.threadId, messageId)),
-        continueReply: (messageId, replyId) =>
-          this.startBranch(messageId, true, () => api.continueReply(this.threadId, replyId)),
-        resend: (messageId, text) =>
-          this.startBranch(messageId, false, () => api.resendMessage(this.threadId, messageId, text)),
-      },
+      branchActions: branchActions(this),
     });
     this.assistants = new AssistantPicker({
       bar: $("assistant-bar"),
@@ -146,13 +125,6 @@ class ChatApp {
     }
     this.target = messageId === null ? null : role === "user" ? `[data-message-id="${messageId}"]` : `[data-run-id="${runId}"]`;
     this.navigate(threadId);
-  }
-
-  copyLastReply() {
-    const replies = $("messages").querySelectorAll("[data-role=assistant]");
-    const last = replies[replies.length - 1];
-    const reply = last ? this.view.replies.get(last.dataset.runId) : null;
-    if (reply?.text) copyText(reply.text, null);
   }
 
   // After a thread loaded: the message a search result pointed at, in view and marked.
@@ -401,37 +373,6 @@ class ChatApp {
       this.refreshThread();
     }
     this.updateControls();
-  }
-
-  // ---- branches (branching.js) -------------------------------------------------------------
-
-  async selectBranch(messageId) {
-    try {
-      await api.selectBranch(this.threadId, messageId);
-      await this.refreshThread();
-    } catch (error) {
-      this.showComposerError(error.message);
-    }
-  }
-
-  // Regenerate or edit and resend: a new run on a new branch, which the page then shows.
-  async startBranch(messageId, keepMessage, request) {
-    if (this.view.activeRunId() !== null) {
-      return this.showComposerError(STILL_WRITING);
-    }
-    this.showComposerError(null);
-    // Before the request: the new run's first frames may overtake its answer.
-    this.view.leaveBranchAt(messageId, { keepMessage });
-    try {
-      const { run } = await request();
-      this.socket?.expectRun(run.id);
-      await this.refreshThread();
-      this.input.focus();
-    } catch (error) {
-      if (error.status === 401) return this.toLogin();
-      this.showComposerError(error.message);
-      this.refreshThread(); // whatever happened, show the thread as stored
-    }
   }
 
   showComposerError(message) {
