@@ -27,6 +27,7 @@ from assistants_proxy.errors import HTTPStatusError
 from assistants_proxy.upstreams import RunRequest, Upstream, fit_history
 from assistants_proxy.usage import estimate_tokens
 from chat.runs import store
+from chat.runs.branch_history import thread_history
 from chat.runs.upstream import assistant_id, history_budget
 from chat.runs.writer import Writer
 
@@ -124,9 +125,7 @@ async def _exists(retrieve: Callable[[str], Awaitable[Any]], object_id: str) -> 
 async def _with_whole_history(
     ctx: store.RunContext, request: RunRequest, **changes: Any
 ) -> RunRequest:
-    history = await database_sync_to_async(store.thread_history)(
-        ctx.thread_id, up_to=ctx.user_message_id
-    )
+    history = await database_sync_to_async(thread_history)(ctx.thread_id, up_to=ctx.user_message_id)
     messages = fit_history(
         history,
         max_tokens=history_budget(ctx.assistant),

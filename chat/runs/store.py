@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.models import Assistant, Message, Run, RunStep, Thread
+from chat.runs import branch_history as branch
 from chat.runs.accounting import run_account_end
 from chat.runs.overrides import run_assistant
 from chat.storable import storable, storable_json
@@ -105,22 +106,24 @@ def run_context(run: Run, user_message: Message) -> RunContext:
     thread, assistant = run.thread, run_assistant(run)
     upstream_thread_id = thread.upstream_thread_id
     notes = []
-    if upstream_holds_history(assistant, upstream_thread_id) and not upstream_on_branch(
-        run, user_message
-    ):
+    if branch.upstream_holds_history(
+        assistant, upstream_thread_id
+    ) and not branch.upstream_on_branch(run, user_message):
         # The upstream's conversation is another branch's: this one gets its own, built
         # from our database (the old one is left as it is: other branches may return).
         upstream_thread_id = ""
-        notes.append(BRANCH_NOTE)
-    if not upstream_holds_history(assistant, upstream_thread_id):
-        history = thread_history(run.thread_id, up_to=user_message.pk)
+        notes.append(branch.BRANCH_NOTE)
+    if not branch.upstream_holds_history(assistant, upstream_thread_id):
+        history = branch.thread_history(run.thread_id, up_to=user_message.pk)
     elif assistant.protocol == "responses":
         # The chain ends at the last completed reply: a stopped or failed turn since then is
         # not in it, and is sent with the new message.
-        history = thread_history(run.thread_id, up_to=user_message.pk, after=_chained_up_to(run))
+        history = branch.thread_history(
+            run.thread_id, up_to=user_message.pk, after=branch.chained_up_to(run)
+        )
     else:
         history = [{"role": "user", "content": user_message.content}]
-    prefill = _continued_text(run)
+    prefill = branch.continued_text(run)
     if prefill:
         history.append({"role": "assistant", "content": prefill})
     return RunContext(
@@ -137,89 +140,6 @@ def run_context(run: Run, user_message: Message) -> RunContext:
         prefill=prefill,
         first_exchange=user_message.parent_id is None and run.prompt_id is None,
     )
-
-
-def _continued_text(run: Run) -> str:
-    if run.continues_id is None:
-        return ""
-    message = Message.objects.filter(pk=run.continues_id).values_list("content", flat=True)
-    return message.first() or ""
-
-
-BRANCH_NOTE = "This branch's history was sent to the upstream as a new conversation."
-
-
-def upstream_on_branch(run: Run, user_message: Message) -> bool:
-    """Whether the upstream's conversation ends where this run's branch does before its
-    user message: the thread's previous run (the last one the upstream saw) answered the
-    message before it. By induction, everything the upstream holds is then on the branch."""
-    if run.prompt_id is not None:
-        return False  # a reply made again: the upstream holds the old reply after its prompt
-    previous = Run.objects.filter(thread_id=run.thread_id, pk__lt=run.pk).order_by("-pk")
-    previous_run = previous.values_list("pk", "prompt_id").first()
-    parent = Message.objects.filter(pk=user_message.parent_id or 0)
-    before = parent.values_list("role", "run_id").first()
-    if previous_run is None or before is None:
-        return previous_run is None and before is None
-    role, run_of_parent = before
-    if role != Message.Role.USER:
-        return run_of_parent == previous_run[0]
-    # The turn before had no reply: the previous run must have answered that message.
-    return user_message.parent_id == previous_run[1] or run_of_parent == previous_run[0]
-
-
-def upstream_holds_history(assistant: Assistant, upstream_thread_id: str) -> bool:
-    """An Assistants server holds its thread; a Responses server its chain of responses, when
-    the assistant says it keeps them. Every other upstream is sent the whole history."""
-    if not upstream_thread_id:
-        return False
-    return assistant.protocol == "assistants" or assistant.chains_responses
-
-
-def _chained_up_to(run: Run) -> int:
-    """The last message of the thread's last completed run (the chain holds it)."""
-    done = Message.objects.filter(
-        thread_id=run.thread_id, run__status=Run.Status.COMPLETED, run_id__lt=run.pk
-    )
-    return done.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
-HISTORY_MESSAGES = 200
-
-
-def thread_history(thread_id: int, *, up_to: int, after: int = 0) -> list[dict[str, str]]:
-    """The messages of the branch ending at `up_to`, as an upstream that holds none needs
-    them, oldest first, stopped and failed replies included (their text is what the user
-    saw); the context budget trims later."""
-    on_branch = branch_ids(thread_id, up_to=up_to)
-    rows = (
-        Message.objects.filter(pk__in=on_branch, pk__gt=after)
-        .exclude(content="")
-        .order_by("-pk")
-        .values_list("role", "content")[:HISTORY_MESSAGES]
-    )
-    return [{"role": role, "content": content} for role, content in reversed(rows)]
-
-
-# Up the parent links from one message, in one statement (SQLite and PostgreSQL alike). The
-# depth bound keeps a corrupt cycle from running for ever; empty replies fill part of it.
-_BRANCH_SQL = """
-WITH RECURSIVE branch(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM {table} WHERE id = %s AND thread_id = %s
-    UNION ALL
-    SELECT m.id, m.parent_id, b.depth + 1 FROM {table} m JOIN branch b ON m.id = b.parent_id
-    WHERE b.depth < %s
-)
-SELECT id FROM branch
-"""
-
-
-def branch_ids(thread_id: int, *, up_to: int) -> list[int]:
-    """The ids of the messages on the branch ending at message `up_to`."""
-    sql = _BRANCH_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [up_to, thread_id, HISTORY_MESSAGES * 4])
-        return [row[0] for row in cursor.fetchall()]
 
 
 def assistant_remember_upstream_id(*, assistant_id: int, upstream_id: str) -> None:

@@ -28,6 +28,7 @@ from assistants_proxy.upstreams import RunRequest, Upstream, fit_history, make_u
 from assistants_proxy.usage import estimate_tokens
 from chat.models import Assistant
 from chat.runs import store
+from chat.runs.branch_history import upstream_holds_history
 from chat.runs.writer import Writer
 
 
@@ -118,7 +119,7 @@ async def run_request(ctx: store.RunContext, upstream: Upstream, writer: Writer)
         request.assistant_id = await assistant_id(assistant, upstream, writer)
     else:
         request.thread_id = f"thread_local{ctx.thread_id}"
-    if assistant.protocol == "responses" and store.upstream_holds_history(
+    if assistant.protocol == "responses" and upstream_holds_history(
         assistant, ctx.upstream_thread_id
     ):
         request.previous_response_id = ctx.upstream_thread_id

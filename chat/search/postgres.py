@@ -1,6 +1,7 @@
 """Search with PostgreSQL: `to_tsvector('simple', ...)` of message texts and thread titles,
 served by GIN indexes on those very expressions (`schema`). The 'simple' configuration
-stems nothing, as SQLite's tokenizer does not: the same words find the same messages."""
+stems nothing, as SQLite's tokenizer does not: the same words find the same messages.
+Messages come newest first, as with SQLite (ranking would score every match first)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ SELECT m.thread_id, t.title, m.id, m.run_id, m.role,
 FROM chat_message m
 JOIN chat_thread t ON t.id = m.thread_id, to_tsquery('simple', %s) q
 WHERE to_tsvector('simple', m.content) @@ q AND t.owner_id = %s
-ORDER BY ts_rank(to_tsvector('simple', m.content), q) DESC, m.id DESC
+ORDER BY m.id DESC
 LIMIT %s
 """
 

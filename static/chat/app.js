@@ -9,6 +9,9 @@ import { ThreadView } from "./thread.js";
 import { Sidebar } from "./sidebar.js";
 import { SearchDialog } from "./search.js";
 import { ThreadTools } from "./thread_tools.js";
+import { STILL_WRITING, branchActions } from "./branch_actions.js";
+import { loadDraft, saveDraft } from "./drafts.js";
+import { SHORTCUTS, shortcutName } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,7 +23,6 @@ const END_ANNOUNCEMENTS = {
   failed: "The reply failed.",
 };
 
-const STILL_WRITING = "A reply is still being written. Wait for it to finish or stop it first.";
 
 function threadIdFromPath(pathname) {
   const match = pathname.match(/^\/t\/(\d+)\/?$/);
@@ -43,15 +45,7 @@ class ChatApp {
     this.view = new ThreadView($("messages"), $("empty-state"), {
       onRunEnd: (reply) => this.runEnded(reply),
       onActivity: () => this.updateControls(),
-      branchActions: {
-        select: (messageId) => this.selectBranch(messageId),
-        regenerate: (messageId) =>
-          this.startBranch(messageId, true, () => api.regenerate(this.threadId, messageId)),
-        continueReply: (messageId, replyId) =>
-          this.startBranch(messageId, true, () => api.continueReply(this.threadId, replyId)),
-        resend: (messageId, text) =>
-          this.startBranch(messageId, false, () => api.resendMessage(this.threadId, messageId, text)),
-      },
+      branchActions: branchActions(this),
     });
     this.assistants = new AssistantPicker({
       bar: $("assistant-bar"),
@@ -102,6 +96,7 @@ class ChatApp {
     this.closeSocket();
     this.threadId = threadId;
     this.tools?.show(threadId);
+    this.restoreDraft();
     this.view.reset();
     this.sidebar.setCurrent(threadId);
     this.showComposerError(null);
@@ -261,7 +256,14 @@ class ChatApp {
 
   // ---- composer ---------------------------------------------------------------------------
 
+  restoreDraft() {
+    this.input.value = loadDraft(this.threadId);
+    this.input.style.height = "auto";
+    if (this.input.value) this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+  }
+
   composerChanged() {
+    saveDraft(this.threadId, this.input.value);
     this.input.style.height = "auto";
     this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
     this.updateControls();
@@ -278,9 +280,10 @@ class ChatApp {
   }
 
   globalKey(event) {
-    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "k") {
+    const shortcut = SHORTCUTS[shortcutName(event)];
+    if (shortcut) {
       event.preventDefault();
-      return this.search.open();
+      return shortcut(this);
     }
     if (event.key !== "Escape" || event.defaultPrevented) return;
     if (this.sidebar.isOpen()) return this.sidebar.close();
@@ -375,37 +378,6 @@ class ChatApp {
       this.refreshThread();
     }
     this.updateControls();
-  }
-
-  // ---- branches (branching.js) -------------------------------------------------------------
-
-  async selectBranch(messageId) {
-    try {
-      await api.selectBranch(this.threadId, messageId);
-      await this.refreshThread();
-    } catch (error) {
-      this.showComposerError(error.message);
-    }
-  }
-
-  // Regenerate or edit and resend: a new run on a new branch, which the page then shows.
-  async startBranch(messageId, keepMessage, request) {
-    if (this.view.activeRunId() !== null) {
-      return this.showComposerError(STILL_WRITING);
-    }
-    this.showComposerError(null);
-    // Before the request: the new run's first frames may overtake its answer.
-    this.view.leaveBranchAt(messageId, { keepMessage });
-    try {
-      const { run } = await request();
-      this.socket?.expectRun(run.id);
-      await this.refreshThread();
-      this.input.focus();
-    } catch (error) {
-      if (error.status === 401) return this.toLogin();
-      this.showComposerError(error.message);
-      this.refreshThread(); // whatever happened, show the thread as stored
-    }
   }
 
   showComposerError(message) {

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from chat import selectors
 from chat.models import Assistant, Message, Run, Thread
 from chat.runs import get_engine
-from chat.runs.store import BRANCH_NOTE
+from chat.runs.branch_history import BRANCH_NOTE
 from chat.services import thread_create
 from tests.chat.test_consumers import connect, frames_until_end
 

@@ -14,7 +14,8 @@ from django.test import Client
 
 from chat import selectors
 from chat.models import Message, Run, Thread
-from chat.runs.store import BRANCH_NOTE, run_context_load
+from chat.runs.branch_history import BRANCH_NOTE
+from chat.runs.store import run_context_load
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,16 @@
 """Small things in real Chromium: focus in the composer on load and after a send, the skip
-link, a "still being written" warning that goes when the reply stops, a reply stopped before
-any text, a failed weather lookup shown as failed, and an error's code behind "Details"."""
+link, the keyboard shortcuts and their list, a draft kept per thread, a "still being
+written" warning that goes when the reply stops, a reply stopped before any text, a failed
+weather lookup shown as failed, and an error's code behind "Details"."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_chat_browser import REPLY, send, sign_up
+from tests.e2e.test_chat_browser import GREETING_REPLY, REPLY, send, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -88,3 +91,46 @@ def test_an_error_says_a_sentence_and_keeps_its_code_behind_details(page: Page) 
     reply.locator(".msg-error-details summary").click()
     expect(code).to_be_visible()
     expect(code).to_contain_text("Error code:")
+
+
+def test_shortcuts_new_chat_copy_last_reply_and_their_list(page: Page) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_up(page)
+    send(page, "Hello")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
+    page.keyboard.press("Control+Shift+C")
+    expect(page.locator("#announcer")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == GREETING_REPLY
+
+    page.keyboard.press("Control+/")
+    dialog = page.locator("#shortcuts-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("New chat")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+    page.keyboard.press("Control+Shift+O")
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.locator(REPLY)).to_have_count(0)
+    expect(page.locator("#composer-input")).to_be_focused()
+
+
+def test_the_composer_keeps_a_draft_per_thread_across_reloads(page: Page) -> None:
+    sign_up(page)
+    send(page, "Hello")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
+    thread_url = page.url
+    page.fill("#composer-input", "half a thought")
+    page.reload()
+    expect(page.locator("#composer-input")).to_have_value("half a thought")
+    page.click("#new-chat")
+    expect(page.locator("#composer-input")).to_have_value("")
+    page.fill("#composer-input", "another idea")
+    page.goto(thread_url)
+    expect(page.locator("#composer-input")).to_have_value("half a thought")
+    page.locator("#composer-input").press("Enter")  # sent: the draft is gone
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2, timeout=30_000)
+    page.reload()
+    expect(page.locator("#composer-input")).to_have_value("")
+    page.goto("/")
+    expect(page.locator("#composer-input")).to_have_value("another idea")
