@@ -1,4 +1,4 @@
-"""Writes and reads of API keys (`chat.models_keys.ApiKey`): create, revoke, authenticate.
+"""Writes and reads of API keys (`chat.models.keys.ApiKey`): create, revoke, authenticate.
 
 A key is shown once, when it is made; afterwards only its prefix is known here.
 """

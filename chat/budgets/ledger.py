@@ -25,8 +25,7 @@ from django.utils import timezone
 from chat.budgets import periods
 from chat.budgets.limits import Limits, limits_for
 from chat.errors import BudgetExhausted
-from chat.models import Run
-from chat.ops_models import TokenLedger
+from chat.models import Run, TokenLedger
 
 
 def budget_reserve(*, user_id: int, prompt_tokens: int) -> int:

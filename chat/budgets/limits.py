@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import connection
 
-from chat.ops_models import GroupBudget, UserBudget
+from chat.models import GroupBudget, UserBudget
 
 Row = tuple[int, int | None, int | None]  # (own: 1 or 0, daily, monthly)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from chat.budgets import periods
 from chat.budgets.ledger import used_now
 from chat.budgets.limits import limits_for
-from chat.ops_models import TokenLedger
+from chat.models import TokenLedger
 
 WARNING_SHARE = 0.8
 

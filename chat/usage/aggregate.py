@@ -17,8 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
-from chat.models import Run
-from chat.ops_models import UsageDay, UsageDaySlice, UsageDayTotal
+from chat.models import Run, UsageDay, UsageDaySlice, UsageDayTotal
 
 SLICES = ("user_id", "assistant_id", "model")  # UsageDay columns -> dimensions
 _TOKENS = "prompt_tokens, completion_tokens, runs"

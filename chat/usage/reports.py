@@ -15,8 +15,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import F, Sum
 
-from chat.models import Assistant
-from chat.ops_models import UsageDaySlice, UsageDayTotal
+from chat.models import Assistant, UsageDaySlice, UsageDayTotal
 
 DIMENSIONS = ("user", "assistant", "model")
 TOP = 10
