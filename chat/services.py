@@ -22,7 +22,7 @@ from chat.budgets.ledger import budget_reserve, budget_settle
 from chat.errors import InvalidInput, NotFound, RateLimited, RunActive, RunEnded
 from chat.models import Assistant, Message, Run, Thread
 from chat.runs.accounting import run_account_end
-from chat.runs.store import run_held_or_queued
+from chat.runs.lease_store import run_held_or_queued
 from chat.runs.titles import title_from
 from chat.storable import unstorable_count
 

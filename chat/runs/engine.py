@@ -33,7 +33,7 @@ from chat.errors import Conflict
 from chat.fanout import make_hub, redis
 from chat.fanout.runlog import Hub, RunLog
 from chat.models import Assistant
-from chat.runs import store, titles
+from chat.runs import lease_store, store, titles
 from chat.runs.execution import RunExecution
 from chat.runs.upstream import upstream_for, upstream_http
 
@@ -80,7 +80,7 @@ class RunEngine:
         thread_id = (
             ctx.thread_id
             if ctx is not None
-            else await database_sync_to_async(store.run_thread_id)(run_id)
+            else await database_sync_to_async(lease_store.run_thread_id)(run_id)
         )
         # Sockets on the thread start following the run's stream before a worker has it.
         await redis.notify(thread_id, {"type": "run.started", "run_id": run_id})
@@ -112,7 +112,9 @@ class RunEngine:
             # Queued, not awaited: nothing before the first token waits on it. Until it
             # lands (milliseconds), no sweep touches a run this young.
             lease = dt.timedelta(seconds=settings.RUN_LEASE_SECONDS)
-            claim = functools.partial(store.run_claim, run_id=run_id, owner=self.name, lease=lease)
+            claim = functools.partial(
+                lease_store.run_claim, run_id=run_id, owner=self.name, lease=lease
+            )
             execution.writer.put(claim)
         if redis.enabled():  # sockets in other processes start mirroring the run
             await redis.notify(ctx.thread_id, {"type": "run.started", "run_id": run_id})
@@ -186,7 +188,7 @@ class RunEngine:
             return False
         # Someone will end it: the process holding its lease, or the worker that takes it
         # from the queue (a run cancelled before it started ends there as cancelled).
-        return await database_sync_to_async(store.run_held_or_queued)(run_id)
+        return await database_sync_to_async(lease_store.run_held_or_queued)(run_id)
 
     def _cut(self, run_id: int) -> None:
         execution, task = self.executions.get(run_id), self.tasks.get(run_id)

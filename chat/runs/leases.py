@@ -36,7 +36,7 @@ from django.conf import settings
 
 from chat.fanout import redis
 from chat.fanout.redis_hub import DistributedHub
-from chat.runs import recovery, store
+from chat.runs import lease_store, recovery
 from chat.runs.engine import RunEngine
 from chat.runs.execution import RECONCILE_WAIT_SECONDS
 
@@ -81,7 +81,7 @@ class RunHost:
     # -- claiming and executing ----------------------------------------------------------
 
     async def claim(self, run_id: int, dead_owners: Sequence[str] = ()) -> bool:
-        return await database_sync_to_async(store.run_claim)(
+        return await database_sync_to_async(lease_store.run_claim)(
             run_id=run_id, owner=self.name, lease=self.lease, dead_owners=dead_owners
         )
 
@@ -136,7 +136,7 @@ class RunHost:
             return
         executions = self.engine.executions.items()
         streamed = {run_id: execution.budget.streamed for run_id, execution in executions}
-        cancelling = await database_sync_to_async(store.runs_renew)(
+        cancelling = await database_sync_to_async(lease_store.runs_renew)(
             run_ids=held, owner=self.name, lease=self.lease, streamed=streamed
         )
         for run_id in cancelling:
@@ -155,9 +155,9 @@ class RunHost:
 
     async def sweep(self) -> list[int]:
         """Take over runs whose process died, and runs nobody took; returns their ids."""
-        owners = await database_sync_to_async(store.lease_owners)()
+        owners = await database_sync_to_async(lease_store.lease_owners)()
         dead = [owner for owner in owners if _gone_from_this_host(owner)]
-        orphans = await database_sync_to_async(store.runs_orphaned)(
+        orphans = await database_sync_to_async(lease_store.runs_orphaned)(
             lease=self.lease, dead_owners=dead
         )
         taken = []

@@ -24,7 +24,7 @@ from assistants_proxy.errors import AssistantsError
 from assistants_proxy.events import TERMINAL_RUN_STATUSES, StreamEvent, make_event
 from assistants_proxy.upstreams import Upstream
 from chat.models import Run
-from chat.runs import failures, outcome, store
+from chat.runs import failures, lease_store, outcome, store
 from chat.runs.upstream import upstream_for, upstream_http
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Settled:
 
 async def recover_interrupted_runs(*, wait: float = 10.0) -> list[int]:
     """Settle every run left active with no live lease; returns their ids."""
-    run_ids = await database_sync_to_async(store.run_ids_unheld)()
+    run_ids = await database_sync_to_async(lease_store.run_ids_unheld)()
     for run_id in run_ids:
         await recover_run(run_id, wait=wait)
     return run_ids
@@ -131,7 +131,7 @@ def _interrupted_reply(upstream_id: str, text: str) -> StreamEvent:
 
 async def settle_unstarted_cancel(run_id: int) -> Settled | None:
     """A run cancelled before anyone executed it ends as cancelled, without an upstream."""
-    thread_id = await database_sync_to_async(store.run_cancel_unstarted)(run_id)
+    thread_id = await database_sync_to_async(lease_store.run_cancel_unstarted)(run_id)
     if thread_id is None:
         return None
     ended = store.RunOutcome(status="cancelled")
