@@ -345,13 +345,7 @@ class RunExecution:
         status = self._final_status or "failed"
         result = self._outcome(status)
         saved = await telling_if_late(self._save(result), say_late=self._say_saving_is_late)
-        if status == "failed":
-            failures.log_failure(
-                self.ctx.run_id,
-                self.ctx.assistant.resolved_base_url(),
-                result.last_error,
-                result.upstream_error,
-            )
+        failures.log_failure(self.ctx.run_id, self.ctx.assistant.resolved_base_url(), result)
         # The end is announced after the final state is committed, so a browser that sends
         # its next message on seeing it never meets the run still active (a 409).
         if self._end_event is not None and not self._synthesise_end and saved:
@@ -395,8 +389,6 @@ class RunExecution:
                 timeline=self.timeline.as_json(self.budget.streamed),
             ),
         )
-
-    # -- cancel --------------------------------------------------------------------------
 
     async def cancel_upstream(self) -> None:
         self.cancel_requested = True

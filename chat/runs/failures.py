@@ -19,6 +19,7 @@ from assistants_proxy.errors import (
     StallError,
 )
 from chat.models import Protocol
+from chat.runs.store import RunOutcome
 
 logger = logging.getLogger("chat.runs")
 
@@ -100,8 +101,12 @@ def upstream_error(exc: AssistantsError) -> dict[str, Any]:
     return found
 
 
-def log_failure(run_id: int, base_url: str, last_error: dict[str, Any] | None,
-                upstream: dict[str, Any] | None) -> None:  # fmt: skip
-    reason = (last_error or {}).get("code", "unknown")
-    detail = (upstream or {}).get("detail") or (last_error or {}).get("message", "")
+def log_failure(run_id: int, base_url: str, outcome: RunOutcome) -> None:
+    """Every failed run leaves one WARNING line: its id, upstream URL and reason."""
+    if outcome.status != "failed":
+        return
+    reason = (outcome.last_error or {}).get("code", "unknown")
+    detail = (outcome.upstream_error or {}).get("detail") or (outcome.last_error or {}).get(
+        "message", ""
+    )
     logger.warning("run %s failed: %s (upstream %s): %s", run_id, reason, base_url, detail[:500])
