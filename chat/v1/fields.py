@@ -20,6 +20,17 @@ def text(body: dict[str, Any], name: str, *, limit: int, default: str | None = N
     return value
 
 
+def required_text(body: dict[str, Any], name: str, *, limit: int) -> str:
+    """A string the request must give: a missing or empty one is "required", one of another
+    type "must be a string" (the client's fix differs)."""
+    if body.get(name) is None:
+        raise BadParam(f"'{name}' is required.", param=name)
+    value = text(body, name, limit=limit)
+    if not value:
+        raise BadParam(f"'{name}' is required.", param=name)
+    return value
+
+
 def number(body: dict[str, Any], name: str, *, low: float, high: float) -> float | None:
     value = body.get(name)
     if value is None:
