@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.errors import InvalidInput
+from chat.services import check_storable
 from chat.v1.endpoint import BadParam
 
 METADATA_KEYS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
@@ -17,6 +19,16 @@ def text(body: dict[str, Any], name: str, *, limit: int, default: str | None = N
         raise BadParam(f"'{name}' must be a string.", param=name)
     if len(value) > limit:
         raise BadParam(f"'{name}' is longer than {limit:,} characters.", param=name)
+    return storable(value, name)
+
+
+def storable(value: str, name: str) -> str:
+    """`value`, refused as the web chat refuses it (`unstorable_text`) if no database can keep
+    it; the error names the field, as the API's errors do."""
+    try:
+        check_storable(value, f"'{name}'")
+    except InvalidInput as exc:
+        raise BadParam(exc.message, param=name, code=exc.code) from None
     return value
 
 
@@ -56,6 +68,9 @@ def metadata(body: dict[str, Any], name: str = "metadata") -> dict[str, str]:
             f"({METADATA_KEY_CHARS} characters) to string values ({METADATA_VALUE_CHARS}).",
             param=name,
         )
+    for key, item in value.items():
+        storable(key, name)
+        storable(item, name)
     return dict(value)
 
 
