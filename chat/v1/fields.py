@@ -74,6 +74,21 @@ def metadata(body: dict[str, Any], name: str = "metadata") -> dict[str, str]:
     return dict(value)
 
 
+def storable_json(value: Any, name: str) -> Any:
+    """`value` (parsed JSON), refused like `storable` if any string in it, key or value,
+    cannot be stored: a JSON column refuses them too."""
+    if isinstance(value, str):
+        storable(value, name)
+    elif isinstance(value, list):
+        for item in value:
+            storable_json(item, name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key, name)
+            storable_json(item, name)
+    return value
+
+
 TOOL_TYPES = ("function", "code_interpreter", "file_search")
 
 
@@ -90,7 +105,7 @@ def tools(body: dict[str, Any], name: str = "tools") -> list[dict[str, Any]]:
             isinstance(function, dict) and isinstance(function.get("name"), str)
         ):
             raise BadParam(f"'{where}.function.name' must be a string.", param=where)
-    return value
+    return list(storable_json(value, name))
 
 
 def message_text(content: Any, name: str = "content") -> str:
