@@ -104,7 +104,7 @@ def thread_rename(*, thread: Thread, title: str) -> Thread:
     title = title.strip()
     if not title:
         raise InvalidInput("The title cannot be empty.", code="empty_title")
-    _check_storable(title, "title")
+    check_storable(title, "title")
     if len(title) > TITLE_MAX_CHARS:
         raise InvalidInput(
             f"The title is longer than {TITLE_MAX_CHARS} characters.", code="title_too_long"
@@ -261,11 +261,11 @@ def clean_content(content: str) -> str:
         raise InvalidInput(
             f"The message is longer than {limit:,} characters.", code="content_too_long"
         )
-    _check_storable(content, "message")
+    check_storable(content, "message")
     return content
 
 
-def _check_storable(text: str, what: str) -> None:
+def check_storable(text: str, what: str) -> None:
     # Refused, not cleaned: the user should know the text they sent is not what is kept.
     if unstorable_count(text):
         raise InvalidInput(

@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
+from chat.admin_pages.csv_cells import safe_row
 from chat.admin_pages.usage_chart import usage_chart
 from chat.admin_pages.usage_form import UsageQuery
 from chat.models import UsageDayTotal
@@ -71,7 +72,8 @@ def _csv(by: str, start: Any, end: Any) -> StreamingHttpResponse:
             return value
 
     writer = csv.writer(Echo())
-    lines: Iterator[str] = (writer.writerow(row) for row in reports.csv_rows(by, start, end))
+    rows = reports.csv_rows(by, start, end)
+    lines: Iterator[str] = (writer.writerow(safe_row(row)) for row in rows)
     response = StreamingHttpResponse(lines, content_type="text/csv")
     name = f"usage-{by}-{start}-{end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -58,8 +58,8 @@ class BadParam(ServiceError):
     status = 400
     code = "invalid_request_error"
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.param = param
 
 

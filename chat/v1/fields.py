@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.errors import InvalidInput
+from chat.services import check_storable
 from chat.v1.endpoint import BadParam
 
 METADATA_KEYS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
@@ -17,6 +19,27 @@ def text(body: dict[str, Any], name: str, *, limit: int, default: str | None = N
         raise BadParam(f"'{name}' must be a string.", param=name)
     if len(value) > limit:
         raise BadParam(f"'{name}' is longer than {limit:,} characters.", param=name)
+    return storable(value, name)
+
+
+def storable(value: str, name: str) -> str:
+    """`value`, refused as the web chat refuses it (`unstorable_text`) if no database can keep
+    it; the error names the field, as the API's errors do."""
+    try:
+        check_storable(value, f"'{name}'")
+    except InvalidInput as exc:
+        raise BadParam(exc.message, param=name, code=exc.code) from None
+    return value
+
+
+def required_text(body: dict[str, Any], name: str, *, limit: int) -> str:
+    """A string the request must give: a missing or empty one is "required", one of another
+    type "must be a string" (the client's fix differs)."""
+    if body.get(name) is None:
+        raise BadParam(f"'{name}' is required.", param=name)
+    value = text(body, name, limit=limit)
+    if not value:
+        raise BadParam(f"'{name}' is required.", param=name)
     return value
 
 
@@ -45,7 +68,25 @@ def metadata(body: dict[str, Any], name: str = "metadata") -> dict[str, str]:
             f"({METADATA_KEY_CHARS} characters) to string values ({METADATA_VALUE_CHARS}).",
             param=name,
         )
+    for key, item in value.items():
+        storable(key, name)
+        storable(item, name)
     return dict(value)
+
+
+def storable_json(value: Any, name: str) -> Any:
+    """`value` (parsed JSON), refused like `storable` if any string in it, key or value,
+    cannot be stored: a JSON column refuses them too."""
+    if isinstance(value, str):
+        storable(value, name)
+    elif isinstance(value, list):
+        for item in value:
+            storable_json(item, name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key, name)
+            storable_json(item, name)
+    return value
 
 
 TOOL_TYPES = ("function", "code_interpreter", "file_search")
@@ -64,7 +105,7 @@ def tools(body: dict[str, Any], name: str = "tools") -> list[dict[str, Any]]:
             isinstance(function, dict) and isinstance(function.get("name"), str)
         ):
             raise BadParam(f"'{where}.function.name' must be a string.", param=where)
-    return value
+    return list(storable_json(value, name))
 
 
 def message_text(content: Any, name: str = "content") -> str:

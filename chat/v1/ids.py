@@ -13,7 +13,9 @@ import re
 from chat.errors import NotFound
 
 PREFIXES = {"assistant": "asst", "thread": "thread", "run": "run"}
-_LOCAL = re.compile(r"(?P<prefix>[a-z]+)_(?P<pk>[0-9]{1,18})")
+# One spelling per id (no leading zero, no sign): `thread_09` is not `thread_9`, so that an
+# id read back is always the one the API wrote.
+_LOCAL = re.compile(r"(?P<prefix>[a-z]+)_(?P<pk>[1-9][0-9]{0,17})")
 
 
 def external(kind: str, pk: int | None) -> str | None:

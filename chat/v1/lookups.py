@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from chat import selectors
 from chat.errors import NotFound
 from chat.models import Assistant, Message, Run, RunStep, Thread
 from chat.v1.ids import internal, unnamed
@@ -74,9 +75,12 @@ def step_get(run: Run, step_id: str) -> RunStep:
 
 
 def messages_of(thread: Thread, *, run_id: str | None = None) -> QuerySet[Message]:
-    """The thread's messages; with `run_id`, the ones that run wrote (the user messages it
-    answered are linked to it here, but the API says they were written by no run)."""
+    """The branch on show, as the web page shows it (`selectors.thread_detail`): a thread
+    with regenerated or edited messages lists one version of each. With `run_id`, the
+    messages that run wrote (the user messages it answered are linked to it here, but the
+    API says they were written by no run), whichever branch they are on."""
     rows = thread.messages.all()
-    if not run_id:
-        return rows
-    return rows.filter(run_id=internal("run", run_id), role=Message.Role.ASSISTANT)
+    if run_id:
+        return rows.filter(run_id=internal("run", run_id), role=Message.Role.ASSISTANT)
+    tree = selectors.thread_tree_load(thread_id=thread.pk)
+    return rows.filter(pk__in=tree.branch(thread.leaf_id).message_ids)

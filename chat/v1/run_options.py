@@ -58,6 +58,7 @@ def _positive(body: dict[str, Any], name: str) -> int:
 def _tool_choice(value: Any) -> str:
     if value in TOOL_CHOICE_WORDS:
         return str(value)
+    fields.storable_json(value, "tool_choice")
     name = (value.get("function") or {}).get("name") if isinstance(value, dict) else None
     if not isinstance(name, str) or not name:
         raise BadParam(
@@ -69,7 +70,7 @@ def _tool_choice(value: Any) -> str:
 
 def _response_format(value: Any) -> Any:
     if value == "auto" or (isinstance(value, dict) and isinstance(value.get("type"), str)):
-        return value
+        return fields.storable_json(value, "response_format")
     raise BadParam(
         "'response_format' must be 'auto' or an object with a type.", param="response_format"
     )

@@ -23,9 +23,7 @@ ROLES = (Message.Role.USER.value, Message.Role.ASSISTANT.value)
 
 
 def assistant_create(*, owner: User, body: dict[str, Any]) -> Assistant:
-    model = fields.text(body, "model", limit=200)
-    if not model:
-        raise BadParam("'model' is required.", param="model")
+    model = fields.required_text(body, "model", limit=200)
     assistant = Assistant(owner=owner, model=model, **catalogue.upstream_for_model(model))
     return _assistant_save(assistant, body)
 

@@ -37,9 +37,7 @@ class RunAsk:
 
 
 def run_ask(body: dict[str, Any]) -> RunAsk:
-    assistant_id = body.get("assistant_id")
-    if not isinstance(assistant_id, str):
-        raise BadParam("'assistant_id' is required.", param="assistant_id")
+    assistant_id = fields.required_text(body, "assistant_id", limit=200)
     extra = body.get("additional_messages") or []
     if not isinstance(extra, list):
         raise BadParam("'additional_messages' must be a list.", param="additional_messages")

@@ -93,7 +93,8 @@ def _tool_outputs(body: dict[str, Any]) -> list[dict[str, str]]:
         if not ok or not isinstance(item.get("output", ""), str):
             where = f"tool_outputs[{index}]"
             raise BadParam(f"'{where}' needs a string tool_call_id and output.", param=where)
-        outputs.append({"tool_call_id": item["tool_call_id"], "output": item.get("output", "")})
+        output = fields.storable(item.get("output", ""), f"tool_outputs[{index}].output")
+        outputs.append({"tool_call_id": item["tool_call_id"], "output": output})
     return outputs
 
 
