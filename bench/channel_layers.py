@@ -36,190 +36,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import multiprocessing as mp
 import os
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import psutil
 import redis
 
-# channels_redis' own classes. The app wraps their receive() (chat/layers.py) to retry through
-# a Redis outage instead of raising into the consumer; here a receiver counts what raised
-# (`reconnect_receive_errors`) and carries on, which is what that wrapper does.
-LAYERS = {
-    "RedisChannelLayer": "channels_redis.core.RedisChannelLayer",
-    "RedisPubSubChannelLayer": "channels_redis.pubsub.RedisPubSubChannelLayer",
-}
-# What config/settings.py passes to RedisChannelLayer; the pub/sub layer has no such knobs.
-CORE_CONFIG = {"capacity": 1500, "expiry": 60}
-PHASES = ("latency", "burst", "reconnect")
-END = "bench.end"
-# A receiver gives up on a phase this long after its last delivery: lost messages must not
-# hang the benchmark.
-SILENCE_TIMEOUT = 10.0
-
-
-def make_layer(backend: str, url: str, prefix: str) -> Any:
-    module_name, _, class_name = LAYERS[backend].rpartition(".")
-    module = __import__(module_name, fromlist=[class_name])
-    config: dict[str, Any] = {"hosts": [url], "prefix": prefix}
-    if backend == "RedisChannelLayer":
-        config.update(CORE_CONFIG)
-    return getattr(module, class_name)(**config)
-
-
-async def close(layer: Any) -> None:
-    # Not RedisChannelLayer.flush(): that deletes every key of the prefix, including the
-    # messages other processes have not received yet.
-    if hasattr(layer, "close_pools"):
-        await layer.close_pools()
-    else:
-        await layer.flush()  # the pub/sub layer keeps nothing in Redis: this only unsubscribes
-
-
-async def delete_keys(backend: str, url: str, prefix: str) -> None:
-    if backend == "RedisChannelLayer":
-        await make_layer(backend, url, prefix).flush()
-
-
-def redis_connections(proc: psutil.Process, port: int) -> int:
-    return sum(1 for c in proc.net_connections("tcp") if c.raddr and c.raddr.port == port)
-
-
-# -- receiving processes ---------------------------------------------------------------------
-
-
-@dataclass
-class PhaseLog:
-    latencies: list[float] = field(default_factory=list)
-    last_arrival: float = 0.0
-    ended: set[str] = field(default_factory=set)
-    errors: int = 0
-    error_types: set[str] = field(default_factory=set)
-
-
-@dataclass
-class ReceiverSpec:
-    backend: str
-    url: str
-    prefix: str
-    index: int
-    subscribers: int
-    groups: list[str]
-
-
-def receiver_main(spec: ReceiverSpec, ready: Any, results: Any) -> None:
-    asyncio.run(_receive_all(spec, ready, results))
-
-
-async def _receive_all(spec: ReceiverSpec, ready: Any, results: Any) -> None:
-    layer = make_layer(spec.backend, spec.url, spec.prefix)
-    channels = [await layer.new_channel() for _ in range(spec.subscribers)]
-    for i, channel in enumerate(channels):
-        await layer.group_add(spec.groups[i % len(spec.groups)], channel)
-    logs = {phase: PhaseLog() for phase in PHASES}
-    activity = [time.monotonic()]
-    cpu_before = psutil.Process().cpu_times()
-    ready.put(spec.index)
-    followers = asyncio.gather(*(_follow(layer, ch, logs, activity) for ch in channels))
-    # Lost end markers must not hang the benchmark: give up after a silence.
-    while not followers.done() and time.monotonic() - activity[0] < SILENCE_TIMEOUT:
-        await asyncio.wait({followers}, timeout=1.0)
-    cpu_after = psutil.Process().cpu_times()
-    results.put({
-        "cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
-        "phases": {name: {"latencies": log.latencies, "last": log.last_arrival,
-                          "errors": log.errors, "error_types": sorted(log.error_types)}
-                   for name, log in logs.items()},
-    })  # fmt: skip
-    if not followers.done():
-        # Receivers still waiting (a marker was lost): a receive that retries through errors
-        # may not even end on cancel, so leave without waiting for them.
-        results.close()
-        results.join_thread()
-        os._exit(0)
-    await close(layer)
-
-
-async def _follow(
-    layer: Any, channel: str, logs: dict[str, PhaseLog], activity: list[float]
-) -> None:
-    """Receive on one channel until it saw the end marker of every phase."""
-    for phase in PHASES:
-        log = logs[phase]
-        while channel not in log.ended:
-            try:
-                message = await layer.receive(channel)
-            except Exception as exc:  # a consumer would be closed here; the benchmark counts it
-                log.errors += 1
-                log.error_types.add(type(exc).__name__)
-                await asyncio.sleep(0.01)  # an error raised at once must not starve the loop
-                continue
-            now = activity[0] = time.monotonic()
-            if message["type"] == END:
-                logs[message["phase"]].ended.add(channel)
-                continue
-            target = logs[message["phase"]]
-            target.latencies.append(now - message["t"])
-            target.last_arrival = max(target.last_arrival, now)
-
-
-# -- the sending process (this one) ----------------------------------------------------------
-
-
-def _message(phase: str, pad: str) -> dict[str, Any]:
-    return {"type": "bench.msg", "phase": phase, "t": time.monotonic(), "pad": pad}
-
-
-async def _end_phase(layer: Any, phase: str, groups: list[str]) -> None:
-    for group in groups:
-        await layer.group_send(group, {"type": END, "phase": phase})
-
-
-async def send_paced(layer: Any, groups: list[str], count: int, rate: float, pad: str) -> None:
-    start = time.monotonic()
-    for i in range(count):
-        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
-        await layer.group_send(groups[i % len(groups)], _message("latency", pad))
-    await _end_phase(layer, "latency", groups)
-
-
-async def send_with_kill(
-    layer: Any, groups: list[str], count: int, rate: float, pad: str, kill: Any
-) -> None:
-    start = time.monotonic()
-    for i in range(count):
-        if i == count // 2:
-            await asyncio.to_thread(kill)
-        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
-        await layer.group_send(groups[i % len(groups)], _message("reconnect", pad))
-    await asyncio.sleep(1.0)  # let the receivers reconnect before the end markers
-    await _end_phase(layer, "reconnect", groups)
-
-
-async def send_burst(
-    layer: Any, groups: list[str], count: int, concurrency: int, pad: str
-) -> tuple[float, float]:
-    """All sends as fast as `concurrency` tasks go; (first send, last send completed)."""
-    todo = iter(range(count))
-
-    async def sender() -> None:
-        for i in todo:
-            await layer.group_send(groups[i % len(groups)], _message("burst", pad))
-
-    start = time.monotonic()
-    await asyncio.gather(*(sender() for _ in range(concurrency)))
-    sent = time.monotonic()
-    await _end_phase(layer, "burst", groups)
-    return start, sent
-
+from bench.channel_layers_backends import LAYERS, close, delete_keys, make_layer
+from bench.channel_layers_receive import ReceiverSpec, receiver_main
+from bench.channel_layers_redis import ConnectionSampler, kill_connections, redis_cpu
+from bench.channel_layers_send import send_burst, send_paced, send_with_kill
 
 # -- one layer, end to end -------------------------------------------------------------------
 
@@ -229,51 +59,6 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def redis_cpu(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
-class ConnectionSampler:
-    """The most Redis connections each watched process held, sampled in a thread."""
-
-    def __init__(self, pids: list[int], port: int) -> None:
-        self.procs = [psutil.Process(pid) for pid in pids]
-        self.port = port
-        self.peak = [0 for _ in pids]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> ConnectionSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            for i, proc in enumerate(self.procs):
-                with contextlib.suppress(psutil.Error):
-                    self.peak[i] = max(self.peak[i], redis_connections(proc, self.port))
-
-
-def kill_connections(client: redis.Redis, pids: list[int], port: int) -> int:
-    """Have Redis close every connection these processes hold; how many it closed."""
-    addresses = {
-        f"{c.laddr.ip}:{c.laddr.port}"
-        for pid in pids
-        for c in psutil.Process(pid).net_connections("tcp")
-        if c.raddr and c.raddr.port == port
-    }
-    killed = 0
-    for entry in client.client_list():
-        if entry["addr"] in addresses:
-            killed += int(client.client_kill_filter(_id=entry["id"]))
-    return killed
 
 
 def measure(backend: str, args: argparse.Namespace) -> dict[str, Any]:

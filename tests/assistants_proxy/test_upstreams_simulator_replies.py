@@ -1,22 +1,15 @@
-"""Every upstream adapter against the simulator speaking its protocol: the same behaviour,
-in the same Assistants v2 events, whatever the wire."""
+"""Every upstream adapter against the simulator speaking its protocol: the same replies, tool
+calls, usage and metadata, in the same Assistants v2 events, whatever the wire."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
-import uuid
-from urllib.parse import urlsplit
 
-import psutil
 import pytest
 from simulator_client import no_server_errors  # noqa: F401
 from upstreams_client import (
-    ALL_PROTOCOLS,
     SEED_TEXT,
-    STATELESS,
     collect,
     first,
     last,
@@ -26,23 +19,15 @@ from upstreams_client import (
     seed_names,
     upstream_for,
 )
+from upstreams_params import parametrize_protocols, parametrize_stateless
 
 from assistants_proxy.accumulator import message_text
-from assistants_proxy.errors import HTTPStatusError, RunNotFoundError
-from assistants_proxy.events import TERMINAL_RUN_EVENTS, StreamEvent
 from assistants_proxy.simulator.script import plan_reply
 from assistants_proxy.usage import normalise_usage
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
-parametrize_protocols = pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
-parametrize_stateless = pytest.mark.parametrize("protocol", STATELESS)
 
 _OPENAI_ID = re.compile(r"(run|step|msg|call)_[A-Za-z0-9]{24}")
-
-
-def unique(text: str) -> str:
-    """`/sim status=... times=K` counts attempts per message text: keep each test's own."""
-    return f"{text} {uuid.uuid4().hex[:8]}"
 
 
 @parametrize_protocols
@@ -255,210 +240,3 @@ async def test_a_reasoning_summary_goes_into_the_message_metadata(
     usage = normalise_usage(run.usage)
     assert usage is not None
     assert usage["reasoning_tokens"] == 13  # the summary's tokens
-
-
-@parametrize_stateless
-@pytest.mark.parametrize("fault", ["error-event=4", "fail=4"])
-async def test_an_upstream_error_mid_stream_fails_the_run(
-    protocol: str, fault: str, simulator_url: str
-) -> None:
-    async with upstream_for(protocol, simulator_url) as upstream:
-        events, run = await collect(upstream.start_run(request(f"/sim {fault} Hello")))
-
-    assert names(events)[-5:] == [
-        "thread.message.delta",
-        "thread.message.incomplete",
-        "thread.run.step.failed",
-        "thread.run.failed",
-        "done",
-    ]
-    assert run.run is not None and run_of(run)["last_error"]["code"] == "server_error"
-    assert (
-        "simulated" in run_of(run)["last_error"]["message"]
-        or "wrong" in run_of(run)["last_error"]["message"]
-    )
-    assert run.texts() == ["Hello! How can"]
-    assert run.messages[0]["incomplete_details"] == {"reason": "run_failed"}
-    usage = normalise_usage(run.usage)
-    assert usage is not None and usage["estimated"]
-
-
-@parametrize_stateless
-async def test_a_reply_cut_by_max_tokens_is_an_incomplete_run(
-    protocol: str, simulator_url: str
-) -> None:
-    async with upstream_for(protocol, simulator_url) as upstream:
-        events, run = await collect(upstream.start_run(request("Hello", max_tokens=3)))
-
-    assert names(events)[-2:] == ["thread.run.incomplete", "done"]
-    assert run.run is not None
-    assert run_of(run)["incomplete_details"] == {"reason": "max_completion_tokens"}
-    assert run.texts() == ["Hello! How"]
-    assert run.messages[0]["status"] == "incomplete"
-    assert run.messages[0]["incomplete_details"] == {"reason": "max_tokens"}
-    usage = normalise_usage(run.usage)
-    assert usage is not None and usage["completion_tokens"] == 3
-
-
-@parametrize_protocols
-@pytest.mark.parametrize("status", [429, 503])
-async def test_an_http_error_is_an_http_status_error(
-    protocol: str, status: int, simulator_url: str
-) -> None:
-    async with upstream_for(protocol, simulator_url) as upstream:
-        with pytest.raises(HTTPStatusError) as caught:
-            await collect(upstream.start_run(request(unique(f"/sim status={status} Hello"))))
-
-    assert caught.value.status_code == status and caught.value.retryable
-    assert caught.value.retry_after == 1.0
-
-
-@parametrize_protocols
-async def test_a_retryable_error_is_retried_before_the_first_event(
-    protocol: str, simulator_url: str
-) -> None:
-    async with upstream_for(protocol, simulator_url, max_retries=2) as upstream:
-        # Retry-After: 1 makes this test take a second per protocol; worth it once.
-        _, run = await collect(upstream.start_run(request(unique("/sim status=500 times=1 Hi"))))
-
-    assert run.run_status == "completed"
-
-
-@parametrize_protocols
-async def test_a_malformed_event_is_skipped_and_the_reply_completes(
-    protocol: str, simulator_url: str
-) -> None:
-    async with upstream_for(protocol, simulator_url) as upstream:
-        stream = upstream.start_run(request("/sim malformed=2 Hello"))
-        _, run = await collect(stream)
-
-    assert getattr(stream, "skipped_events", None) == 1
-    assert run.run_status == "completed"
-    assert run.texts() == ["Hello! How can I assist you today?"]
-
-
-@parametrize_protocols
-async def test_cancel_ends_the_stream_with_the_partial_text(
-    protocol: str, simulator_url: str
-) -> None:
-    received: list[StreamEvent] = []
-    async with upstream_for(protocol, simulator_url) as upstream:
-        stream = upstream.start_run(request("/sim rate=50 tokens=200 Rivers?"))
-        async with stream as events:
-            async for event in events:
-                received.append(event)
-                if event.name == "thread.message.delta" and len(_deltas(received)) == 3:
-                    run = first(received, "thread.run.created")
-                    await upstream.cancel_run(thread_id=run["thread_id"], run_id=run["id"])
-
-    ending = [n for n in names(received) if n != "thread.message.delta"][-5:]
-    assert ending == [
-        "thread.run.cancelling",
-        "thread.message.incomplete",
-        "thread.run.step.cancelled",
-        "thread.run.cancelled",
-        "done",
-    ]
-    message = last(received, "thread.message.incomplete")
-    assert message["incomplete_details"] == {"reason": "run_cancelled"}
-    assert 3 <= names(received).count("thread.message.delta") < 200
-    assert (
-        message_text(message)
-        == plan_reply("Rivers?", tokens=200).text[: len(message_text(message))]
-    )
-
-
-def _deltas(events: list[StreamEvent]) -> list[StreamEvent]:
-    return [event for event in events if event.name == "thread.message.delta"]
-
-
-@parametrize_stateless
-async def test_cancel_wakes_a_stream_waiting_on_a_silent_upstream(
-    protocol: str, simulator_url: str
-) -> None:
-    received: list[StreamEvent] = []
-    stalled = asyncio.Event()
-    async with upstream_for(protocol, simulator_url) as upstream:
-
-        async def read() -> None:
-            async with upstream.start_run(request("/sim stall=10 Hello")) as events:
-                async for event in events:
-                    received.append(event)
-                    if len(_deltas(received)) == 4:  # the stall comes after half the deltas
-                        stalled.set()
-
-        reader = asyncio.create_task(read())
-        await asyncio.wait_for(stalled.wait(), 5)
-        run = first(received, "thread.run.created")
-        started = time.monotonic()
-        await upstream.cancel_run(thread_id=run["thread_id"], run_id=run["id"])
-        await asyncio.wait_for(reader, 2)
-
-    assert time.monotonic() - started < 1
-    assert names(received)[-2:] == ["thread.run.cancelled", "done"]
-
-
-@parametrize_stateless
-async def test_a_paused_run_is_forgotten_on_cancel(protocol: str, simulator_url: str) -> None:
-    async with upstream_for(protocol, simulator_url) as upstream:
-        _, run = await collect(upstream.start_run(request("Weather in Bern?")))
-        ids = {"thread_id": run_of(run)["thread_id"], "run_id": run_of(run)["id"]}
-        await upstream.cancel_run(**ids)
-        with pytest.raises(RunNotFoundError):
-            upstream.submit_tool_outputs(**ids, tool_outputs=[])
-
-
-@parametrize_stateless
-async def test_stateless_upstreams_cannot_tell_a_final_state(
-    protocol: str, simulator_url: str
-) -> None:
-    async with upstream_for(protocol, simulator_url) as upstream:
-        _, run = await collect(upstream.start_run(request("Hello")))
-        ids = {"thread_id": run_of(run)["thread_id"], "run_id": run_of(run)["id"]}
-        assert await upstream.final_state(**ids) is None
-        with pytest.raises(RunNotFoundError):  # a finished run is not kept
-            upstream.submit_tool_outputs(**ids, tool_outputs=[])
-
-
-async def test_the_assistants_final_state_is_the_servers_run_and_messages(
-    simulator_url: str,
-) -> None:
-    async with upstream_for("assistants", simulator_url) as upstream:
-        _, run = await collect(upstream.start_run(request("Hello")))
-        ids = {"thread_id": run_of(run)["thread_id"], "run_id": run_of(run)["id"]}
-        state = await upstream.final_state(**ids)
-        _, again = await collect(upstream.start_run(request("Hello", thread_id=ids["thread_id"])))
-
-    assert state is not None
-    stored, messages = state
-    assert stored["status"] == "completed"
-    assert [message_text(m) for m in messages] == [SEED_TEXT]
-    assert again.texts() == [SEED_TEXT] and run_of(again)["thread_id"] == ids["thread_id"]
-
-
-def _client_ports(base_url: str) -> set[int]:
-    """Local ports of this process's open connections to the server at `base_url`."""
-    port = urlsplit(base_url).port
-    return {
-        conn.laddr.port
-        for conn in psutil.Process().net_connections("tcp")
-        if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
-    }
-
-
-@parametrize_protocols
-async def test_runs_one_after_another_reuse_one_connection(
-    protocol: str, simulator_url: str
-) -> None:
-    """Read as the run engine reads: up to the run's end, not to the end of the body."""
-    seen: list[set[int]] = []
-    async with upstream_for(protocol, simulator_url) as upstream:
-        for text in ("Hello", "And again"):
-            async with upstream.start_run(request(unique(text))) as events:
-                async for event in events:
-                    if event.name in TERMINAL_RUN_EVENTS:
-                        break
-            seen.append(_client_ports(simulator_url))
-
-    assert len(seen[0]) == 1
-    assert seen[1] == seen[0]
