@@ -51,9 +51,15 @@ def store_outputs(run_id: int, outputs: list[dict[str, str]]) -> list[str] | Non
     """Record the outputs for the run; the call ids they answer. None when the run is still
     in progress (its `requires_action` may not be written yet); Conflict when it is not
     waiting, InvalidInput when the outputs do not answer its calls (nothing changes)."""
-    row = Run.objects.filter(pk=run_id).values("status", "required_action").first()
-    if row is None or row["status"] != Run.Status.REQUIRES_ACTION:
-        if row is not None and row["status"] in _ACTIVE:
+    row = (
+        Run.objects.filter(pk=run_id)
+        .values("status", "required_action", "submitted_tool_outputs")
+        .first()
+    )
+    if row is None or row["submitted_tool_outputs"] is not None:
+        raise not_waiting()  # answered already, and not resumed yet
+    if row["status"] != Run.Status.REQUIRES_ACTION:
+        if row["status"] in _ACTIVE:
             return None
         raise not_waiting()
     expected = call_ids(row["required_action"])
