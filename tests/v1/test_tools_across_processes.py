@@ -86,14 +86,21 @@ def topology(
             yield Topology(runs=runs, submits=submits, submit_pid=web.pid)
 
 
-def _paused_run(topology: Topology) -> tuple[str, Any]:
+def _paused_run(topology: Topology, *, streamed: bool = False) -> tuple[str, Any]:
+    """A run paused for get_weather, started through `topology.runs` (streamed: its stream
+    followed there until the pause, which leaves that process a log of the run)."""
     client = topology.runs
     assistant = client.beta.assistants.create(model="gpt-4o", tools=[GET_WEATHER])
     thread = client.beta.threads.create(messages=[WEATHER])
-    run = client.beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=100
-    )
-    assert run.status == "requires_action" and run.required_action is not None
+    if streamed:
+        with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as s:
+            s.until_done()
+            run = s.current_run
+    else:
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=100
+        )
+    assert run is not None and run.status == "requires_action" and run.required_action
     _held_elsewhere(topology, run.id)
     return thread.id, run
 
@@ -142,7 +149,7 @@ def test_outputs_submitted_to_a_process_that_does_not_execute_the_run(
 def test_streamed_outputs_follow_the_run_from_a_process_that_does_not_execute_it(
     topology: Topology,
 ) -> None:
-    thread_id, run = _paused_run(topology)
+    thread_id, run = _paused_run(topology, streamed=True)
     call = run.required_action.submit_tool_outputs.tool_calls[0]
     handler = _Handler()
     with topology.submits.beta.threads.runs.submit_tool_outputs_stream(
