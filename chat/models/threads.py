@@ -103,6 +103,9 @@ class Run(models.Model):
     # While the run waits for a client's function outputs (`chat.runs.client_tools`): the
     # Assistants `required_action` the client answers.
     required_action = models.JSONField(null=True, blank=True)
+    # The client's outputs, submitted through a process that does not execute the run: the
+    # executing process reads them from here and clears them when the run resumes.
+    submitted_tool_outputs = models.JSONField(null=True, blank=True)
     # Tokens reserved against the user's budget while the run is active (`chat.budgets`);
     # released, and the real usage counted, in the transaction that ends the run.
     budget_reserved = models.PositiveBigIntegerField(default=0)

@@ -4,7 +4,8 @@ Functions this server implements (`chat.tools`) are called by the run itself. A 
 other function, and every call of an assistant a user made over the API (its functions are
 the user's code), is the client's: the run pauses in `requires_action`, the client's stream
 ends there, and the run continues in the same task and the same event log when the client
-posts `submit_tool_outputs` (`RunEngine.submit_tool_outputs`). A run that waits longer than
+posts `submit_tool_outputs` (`RunEngine.submit_tool_outputs`), to this process or, through
+the run's row, to any other (`tool_outputs`). A run that waits longer than
 CLIENT_TOOL_WAIT_SECONDS expires, as the Assistants API's runs do.
 """
 
@@ -14,17 +15,16 @@ import asyncio
 import time
 from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db.models import Q
 
-from chat.errors import InvalidInput
 from chat.models import Assistant, Run
+from chat.runs import tool_outputs
 from chat.runs.store import RunContext
 from chat.runs.writer import Writer
 from chat.tools import REGISTRY, call_tools
 
-# How often a waiting run tells the silence watch it is not silent, but waiting.
-STILL_WAITING_SECONDS = 5.0
 EXPIRED = {"code": "expired", "message": "No tool outputs were submitted in time."}
 
 
@@ -51,18 +51,10 @@ class ClientWait:
         )
 
     def submit(self, outputs: list[dict[str, str]]) -> None:
-        """Hand the client's outputs to the run; InvalidInput when they do not answer
-        exactly the calls asked (the run keeps waiting)."""
-        given = [output["tool_call_id"] for output in outputs]
-        if sorted(given) != sorted(self.call_ids):
-            expected = ", ".join(self.call_ids)
-            raise InvalidInput(
-                f"Submit one output for each of the tool calls {expected}, all at once.",
-                code="tool_outputs_mismatch",
-            )
-        if self.outputs.done():
-            raise InvalidInput("These tool outputs were submitted already.", code="submitted")
-        self.outputs.set_result(outputs)
+        """Hand the run outputs already recorded (`tool_outputs.submit_stored`, which checked
+        them): it resumes at once, without waiting for its next read of the row."""
+        if not self.outputs.done():
+            self.outputs.set_result(outputs)
 
 
 class Paused(Protocol):
@@ -108,7 +100,11 @@ async def _wait(execution: Paused, pending: ClientWait) -> list[dict[str, str]] 
             return None
         # Not silence: the upstream is not expected to say anything until the client has.
         execution.last_event_at = time.monotonic()
-        await asyncio.wait({pending.outputs}, timeout=min(left, STILL_WAITING_SECONDS))
+        await asyncio.wait({pending.outputs}, timeout=min(left, tool_outputs.POLL_SECONDS))
+        if not pending.outputs.done():
+            stored = await database_sync_to_async(tool_outputs.take_stored)(execution.ctx.run_id)
+            if stored is not None:
+                return stored
     return pending.outputs.result()
 
 
@@ -122,4 +118,8 @@ def run_await_client(*, run_id: int, required_action: dict[str, Any]) -> None:
 def run_resume(*, run_id: int) -> None:
     Run.objects.filter(pk=run_id, status=Run.Status.REQUIRES_ACTION).update(
         status=Run.Status.IN_PROGRESS, required_action=None
+    )
+    # Outputs submitted through another process were taken: the next pause starts empty.
+    Run.objects.filter(pk=run_id, submitted_tool_outputs__isnull=False).update(
+        submitted_tool_outputs=None
     )

@@ -29,11 +29,10 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from assistants_proxy.errors import AssistantsError
-from chat.errors import Conflict
 from chat.fanout import make_hub, redis
 from chat.fanout.runlog import Hub, RunLog
 from chat.models import Assistant
-from chat.runs import lease_store, store, titles
+from chat.runs import lease_store, store, titles, tool_outputs
 from chat.runs.execution import RunExecution
 from chat.runs.upstream import upstream_for, upstream_http
 
@@ -148,16 +147,20 @@ class RunEngine:
             asyncio.get_running_loop().call_later(CANCEL_GRACE_SECONDS, self._cut, run_id)
         return True
 
-    def submit_tool_outputs(self, run_id: int, outputs: list[dict[str, str]]) -> RunLog:
-        """Continue a run paused for its client's function outputs (`client_tools`); its
-        log, whose next frames are the continuation. Conflict when this process holds no run
-        waiting for outputs (one executed elsewhere is not reached: see docs)."""
+    async def submit_tool_outputs(
+        self, run_id: int, outputs: list[dict[str, str]]
+    ) -> tuple[RunLog | None, list[str]]:
+        """Continue a run paused for its client's function outputs (`client_tools`), recorded
+        in its row whichever process executes it (`tool_outputs`): (its log when this process
+        executes it, whose next frames are the continuation, else None; the call ids
+        answered). Conflict when the run is not waiting, InvalidInput for wrong outputs."""
+        answered = await tool_outputs.submit_stored(run_id, outputs)
         execution = self.executions.get(run_id)
         pending = execution.client_wait if execution is not None else None
         if execution is None or pending is None:
-            raise Conflict("This run is not waiting for tool outputs.", code="not_waiting")
+            return None, answered  # another process, or this one's read of the row, has them
         pending.submit(outputs)
-        return execution.log
+        return execution.log, answered
 
     def delete_upstream_thread(self, assistant: Assistant, upstream_thread_id: str) -> None:
         """Delete a deleted thread's upstream copy, in the background (best effort: the

@@ -8,8 +8,8 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from chat import services as web_services
-from chat.runs import client_tools, get_engine
-from chat.v1 import fields, lookups, starting, stream
+from chat.runs import get_engine
+from chat.v1 import continuation, fields, lookups, starting, stream
 from chat.v1.endpoint import BadParam, v1_endpoint
 from chat.v1.ids import internal
 from chat.v1.pagination import page_query, paginate
@@ -67,17 +67,20 @@ async def _submit_tool_outputs(
     run = await sync_to_async(lookups.run_get)(request.user, thread_id, run_id)
     follower = stream.RunFollower(get_engine().hub, run.thread_id, run.pk)
     try:
-        log = get_engine().submit_tool_outputs(run.pk, outputs)
+        if body.get("stream"):
+            continuation.ensure_followable(run.pk)
+        log, answered = await get_engine().submit_tool_outputs(run.pk, outputs)
     except Exception:
         follower.close()
         raise
-    # Nothing of the continuation is in the log yet: the run resumes at the loop's next turn.
-    follower.log, after_seq = log, log.last_seq
-    # Recorded before answering: a client that polls next must not see `requires_action`.
-    await sync_to_async(client_tools.run_resume)(run_id=run.pk)
     if body.get("stream"):
         names = starting.names_for(run)
-        return stream.response(stream.events(follower, names, after_seq=after_seq))
+        if log is None:  # another process executes it: its mirrored log, from the pause on
+            return stream.response(continuation.after_pause(follower, names, answered))
+        # Nothing of the continuation is in the log yet: the run resumes at the loop's next
+        # turn.
+        follower.log = log
+        return stream.response(stream.events(follower, names, after_seq=log.last_seq))
     follower.close()
     await sync_to_async(run.refresh_from_db)()
     return JsonResponse(await sync_to_async(run_object)(run))

@@ -68,8 +68,9 @@ async def test_the_run_waits_for_the_client_then_goes_on(alice: Any, users_assis
     run, socket = await _paused(alice, users_assistant)
     waiting = await _status(run, "requires_action")
     [call_id] = _call_ids(waiting)
-    log = get_engine().submit_tool_outputs(run.pk, [{"tool_call_id": call_id, "output": OUTPUT}])
-    assert log.run_id == run.pk
+    outputs = [{"tool_call_id": call_id, "output": OUTPUT}]
+    log, answered = await get_engine().submit_tool_outputs(run.pk, outputs)
+    assert log is not None and log.run_id == run.pk and answered == [call_id]
     done = await _frame(socket, "thread.run.completed")
     await get_engine().wait(run.pk)
     ended = await Run.objects.aget(pk=run.pk)
@@ -84,14 +85,16 @@ async def test_outputs_for_other_calls_are_refused_and_it_keeps_waiting(
 ) -> None:
     run, socket = await _paused(alice, users_assistant)
     with pytest.raises(InvalidInput):
-        get_engine().submit_tool_outputs(run.pk, [{"tool_call_id": "call_other", "output": ""}])
+        await get_engine().submit_tool_outputs(
+            run.pk, [{"tool_call_id": "call_other", "output": ""}]
+        )
     await asyncio.sleep(0.1)
     assert (await _status(run, "requires_action")).is_active
     assert await get_engine().cancel(run.pk)
     await get_engine().wait(run.pk)
     assert (await Run.objects.aget(pk=run.pk)).status == "cancelled"
     with pytest.raises(Conflict):
-        get_engine().submit_tool_outputs(run.pk, [{"tool_call_id": "x", "output": ""}])
+        await get_engine().submit_tool_outputs(run.pk, [{"tool_call_id": "x", "output": ""}])
     await socket.disconnect()
 
 
