@@ -57,7 +57,7 @@ def _watch_a_run_made_over_the_api(page: Page, client: openai.OpenAI) -> None:
 
     page.goto(f"/t/{thread_pk}/")
     page.evaluate(RECORD_REPLY)
-    expect(page.locator("[data-role=user]")).to_have_text(QUESTION)
+    expect(page.locator("[data-role=user] .msg-text")).to_have_text(QUESTION)
     expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1, timeout=30_000)
     states = [s.strip() for s in page.evaluate("window.__states") if s.strip()]
     assert len(states) >= 3, f"the reply did not stream in live: {states}"
