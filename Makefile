@@ -44,8 +44,9 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py recover_runs --wait 0
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Two pytest sessions at once (scripts/test.sh says why); with PYTEST_ARGS, one session.
 test: install
-	SECRET_KEY=test-only-secret-key $(BIN)/python -m pytest $(PYTEST_ARGS)
+	SECRET_KEY=test-only-secret-key PYTHON=$(BIN)/python bash scripts/test.sh $(PYTEST_ARGS)
 
 test-fast: install
 	SECRET_KEY=test-only-secret-key $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)

@@ -16,7 +16,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from tests.chat.test_resume_random import TERMINAL, sign_up
+from tests.chat.resume_plans import TERMINAL
+from tests.chat.test_resume_random import sign_up
 from tests.e2e.appserver import RunningApp, running_app
 
 

@@ -114,8 +114,11 @@ for spec in data["assistants"]:
     )
 for title, (assistant, history) in data["threads"].items():
     thread = Thread.objects.create(owner=users["alice"], assistant=made[assistant], title=title)
+    parent = None  # a thread is a tree: each message follows the one before
     for role, content in history:
-        Message.objects.create(thread=thread, role=role, content=content, status="completed")
+        parent = Message.objects.create(
+            thread=thread, parent=parent, role=role, content=content, status="completed"
+        )
 """
 
 
