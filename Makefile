@@ -42,7 +42,10 @@ $(UV):
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py recover_runs --wait 0
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	# The precompressed static files (config/static_storage.py), which config/asgi.py sends as
+	# nginx does; --nostatic leaves static files to it rather than to runserver's own handler.
+	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	DEBUG=1 $(BIN)/python manage.py runserver --nostatic $(HOST):$(PORT)
 
 # Two pytest sessions at once (scripts/test.sh says why); with PYTEST_ARGS, one session.
 test: install

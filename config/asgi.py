@@ -31,7 +31,9 @@ http_app: Any = RequestLanes(django_asgi_app)
 if settings.SERVE_STATIC:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-    http_app = ASGIStaticFilesHandler(http_app)
+    from config.precompressed import PrecompressedStatic  # noqa: E402
+
+    http_app = PrecompressedStatic(ASGIStaticFilesHandler(http_app))
 http_app = mount_simulator(http_app)
 
 application = HostRuns(

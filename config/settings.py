@@ -188,6 +188,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # nginx serves /static/ in production (deploy/nginx.conf). Without it, the ASGI app serves
 # them itself (config/asgi.py), by default only when DEBUG is on.
 SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)
+# collectstatic also writes a .br and a .gz beside each text file (config/static_storage.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "config.static_storage.CompressedStaticFilesStorage"},
+}
 
 # --- Security. Production values come from the environment; `check --deploy` is clean
 # when DEBUG=0 and the HTTPS variables are on (see docs/deploy.md).

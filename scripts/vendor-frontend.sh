@@ -2,13 +2,16 @@
 # Vendor the browser libraries the chat UI loads: pinned versions, fetched with `npm pack` from
 # the npm registry (npm checks each tarball against the registry's integrity hash), copied into
 # static/vendor/<name>/ with their licence and a VERSION file. There is no build step: the files
-# are served as they are. Safe to run again: each target folder is replaced as a whole.
+# are served as they are. marked and DOMPurify publish no minified ES module, so this script
+# minifies theirs with esbuild (pinned, installed into a temporary folder, licence comments
+# kept); the others ship minified builds. Safe to run again: each target folder is replaced.
 set -euo pipefail
 
 MARKED_VERSION=18.2.1
 DOMPURIFY_VERSION=3.4.18
 HIGHLIGHT_VERSION=11.12.0
 CHARTJS_VERSION=4.6.1
+ESBUILD_VERSION=0.28.2
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENDOR="$ROOT/static/vendor"
@@ -38,6 +41,17 @@ put() {
 # sourceMappingURL makes browsers log 404s and breaks hashed static storages at collectstatic.
 strip_sourcemap() { sed -i '/^\/\/# sourceMappingURL=/d' "$1"; }
 
+# minify FILE: esbuild's minified ES module in place of FILE (the same exports).
+minify() {
+  if [[ ! -x "$WORK/tools/node_modules/.bin/esbuild" ]]; then
+    npm install --silent --no-save --prefix "$WORK/tools" "esbuild@$ESBUILD_VERSION" >/dev/null \
+      || die "cannot install esbuild@$ESBUILD_VERSION"
+  fi
+  "$WORK/tools/node_modules/.bin/esbuild" "$1" --minify --format=esm --legal-comments=inline \
+    --log-level=warning --outfile="$1.min" || die "cannot minify $1"
+  mv "$1.min" "$1"
+}
+
 # version_file DEST NAME VERSION: record exactly what was vendored.
 version_file() { printf '%s %s\n' "$2" "$3" >"$1/VERSION"; }
 
@@ -45,9 +59,10 @@ vendor_marked() {
   local pkg dest="$VENDOR/marked"
   pkg="$(fetch "marked@$MARKED_VERSION")"
   rm -rf "$dest"
-  put "$pkg/lib/marked.esm.js" "$dest/marked.esm.js"
+  put "$pkg/lib/marked.esm.js" "$dest/marked.esm.min.js"
   put "$pkg/LICENSE" "$dest/LICENSE"
-  strip_sourcemap "$dest/marked.esm.js"
+  strip_sourcemap "$dest/marked.esm.min.js"
+  minify "$dest/marked.esm.min.js"
   version_file "$dest" marked "$MARKED_VERSION"
 }
 
@@ -56,11 +71,12 @@ vendor_dompurify() {
   pkg="$(fetch "dompurify@$DOMPURIFY_VERSION")"
   rm -rf "$dest"
   # Saved as .js: some static servers do not know the .mjs type, and modules need a JS one.
-  put "$pkg/dist/purify.es.mjs" "$dest/purify.es.js"
+  put "$pkg/dist/purify.es.mjs" "$dest/purify.es.min.js"
   # DOMPurify is dual-licensed (Apache-2.0 or MPL-2.0): keep both texts.
   put "$pkg/LICENSE" "$dest/LICENSE"
   if [[ -f "$pkg/LICENSE-MPL" ]]; then put "$pkg/LICENSE-MPL" "$dest/LICENSE-MPL"; fi
-  strip_sourcemap "$dest/purify.es.js"
+  strip_sourcemap "$dest/purify.es.min.js"
+  minify "$dest/purify.es.min.js"
   version_file "$dest" dompurify "$DOMPURIFY_VERSION"
 }
 

@@ -59,7 +59,13 @@ export function decorateUser(node, message, actions) {
 // A reply that stopped part-way offers Continue (when it has text) and Retry.
 const UNFINISHED = new Set(["cancelled", "incomplete", "failed", "expired"]);
 
-export function decorateReply(reply, userMessage, actions) {
+// Only a Chat Completions upstream can go on from a partial reply (the thread detail says
+// which protocol the thread's assistant speaks); elsewhere Continue would only answer an error.
+export function canContinue(assistant) {
+  return assistant?.protocol === "chat_completions";
+}
+
+export function decorateReply(reply, userMessage, actions, { continuable = false } = {}) {
   const replies = userMessage.replies;
   const versions = replies.versions.map((v) => v.message_id ?? userMessage.id);
   const shown = replies.versions[replies.index ?? -1];
@@ -70,12 +76,23 @@ export function decorateReply(reply, userMessage, actions) {
     { class: "branch-bar" },
     switcher("reply", versions, replies.index, (id) => actions.select(id)),
     copyButton("Copy the reply as Markdown", () => reply.text),
-    unfinished && shown?.message_id != null && reply.hasText
+    continuable && unfinished && shown?.message_id != null && reply.hasText
       ? actionButton("Continue", "branch-continue", () => actions.continueReply(userMessage.id, shown.message_id))
       : null,
     unfinished ? actionButton("Retry", "branch-retry", again) : actionButton("Regenerate", "branch-regenerate", again),
   );
   replaceBar(reply.el.querySelector(".msg-main"), bar);
+}
+
+// The controls that start a run: the server refuses them (409) while another run of the
+// thread is active, so they are disabled until it ends.
+const STARTS_A_RUN = ".branch-regenerate, .branch-retry, .branch-continue, .branch-edit, .branch-edit-send";
+
+export function showBusy(container, busy) {
+  for (const button of container.querySelectorAll(STARTS_A_RUN)) {
+    button.disabled = busy;
+    button.title = busy ? "Wait for the reply being written to finish" : "";
+  }
 }
 
 // The message's bubble becomes a text box; sending makes a new version of it.

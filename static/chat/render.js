@@ -3,8 +3,8 @@
 // the DOM, so `<script>` or `<img onerror=...>` in a reply never runs, and an image from another
 // site is never fetched.
 
-import { marked } from "../vendor/marked/marked.esm.js";
-import DOMPurify from "../vendor/dompurify/purify.es.js";
+import { marked } from "../vendor/marked/marked.esm.min.js";
+import DOMPurify from "../vendor/dompurify/purify.es.min.js";
 import hljs from "../vendor/highlight.js/es/highlight.min.js";
 import { addCodeHeaders } from "./copy.js";
 

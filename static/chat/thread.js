@@ -4,7 +4,7 @@
 
 import { contentText, el } from "./render.js";
 import { ReplyView } from "./reply.js";
-import { decorateReply, decorateUser } from "./branching.js";
+import { canContinue, decorateReply, decorateUser, showBusy } from "./branching.js";
 
 const PIN_DISTANCE_PX = 80; // within this of the bottom, new text keeps the view scrolled down
 
@@ -14,7 +14,11 @@ export class ThreadView {
     this.branchActions = branchActions; // select, regenerate, resend (branching.js)
     this.emptyState = emptyState;
     this.onRunEnd = onRunEnd;
-    this.onActivity = onActivity; // the set of active runs may have changed
+    // The set of active runs may have changed: the controls that start a run follow it.
+    this.onActivity = () => {
+      showBusy(this.container, this.activeRunId() !== null);
+      onActivity();
+    };
     this.pinned = true;
     container.addEventListener("scroll", () => {
       const gap = container.scrollHeight - container.scrollTop - container.clientHeight;
@@ -41,7 +45,8 @@ export class ThreadView {
 
   // Build or reconcile the list from the API. Runs that are streaming live in this tab keep
   // their live state; everything else takes the database's word.
-  loadHistory({ messages = [], runs = [] }, { initial = false } = {}) {
+  loadHistory({ messages = [], runs = [], assistant = null }, { initial = false } = {}) {
+    this.continuable = canContinue(assistant);
     const runsById = new Map(runs.map((run) => [String(run.id), run]));
     const order = [];
     const placed = new Set();
@@ -66,6 +71,7 @@ export class ThreadView {
     const focused = this.container.contains(document.activeElement) ? document.activeElement : null;
     this.container.replaceChildren(this.emptyState, ...order, ...this.pending.map((p) => p.el));
     if (focused?.isConnected) focused.focus({ preventScroll: true });
+    showBusy(this.container, this.activeRunId() !== null);
     this.afterChange(initial);
   }
 
@@ -86,7 +92,7 @@ export class ThreadView {
     if (!message.replies || !this.branchActions) return;
     decorateUser(this.users.get(String(message.id)), message, this.branchActions);
     const reply = runId == null ? null : this.replies.get(String(runId));
-    if (reply) decorateReply(reply, message, this.branchActions);
+    if (reply) decorateReply(reply, message, this.branchActions, { continuable: this.continuable });
   }
 
   // Which run each user message started. The API's `replies.run_id` says which is shown (a
