@@ -10,7 +10,7 @@ import openai
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_chat_browser import REPLY, sign_up
+from tests.e2e.chat_page import REPLY, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_chat_browser import REPLY, reply_text, send, sign_up
+from tests.e2e.chat_page import REPLY, reply_text, send, sign_up
 
 pytestmark = pytest.mark.browser
 

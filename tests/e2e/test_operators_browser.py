@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.chat_page import REPLY, send, sign_up
 from tests.e2e.conftest import ADMIN_PASSWORD
-from tests.e2e.test_chat_browser import REPLY, send, sign_up
 
 pytestmark = pytest.mark.browser
 

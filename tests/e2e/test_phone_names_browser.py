@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.axe import on, violations
-from tests.e2e.test_chat_browser import sign_up
+from tests.e2e.chat_page import sign_up
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_chat_browser import REPLY, send, sign_up
+from tests.e2e.chat_page import REPLY, send, sign_up
 
 pytestmark = pytest.mark.browser
 

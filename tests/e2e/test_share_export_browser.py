@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_chat_browser import GREETING_REPLY, REPLY, send, sign_up
+from tests.e2e.chat_page import GREETING_REPLY, REPLY, send, sign_up
 
 pytestmark = pytest.mark.browser
 
