@@ -22,6 +22,8 @@ def test_regenerate_switch_reload_and_another_tab(page: Page, page_errors: list[
     send(page, "Hello")
     expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
     first_run = page.locator(REPLY).get_attribute("data-run-id")
+    # The reply's text is complete a moment before its run has ended: Stop goes away then.
+    expect(page.locator("#stop-button")).to_be_hidden()
 
     page.locator(f"{REPLY} .branch-regenerate").click()
     expect(page.locator(f"{REPLY} .branch-position")).to_have_text("2/2")

@@ -106,7 +106,12 @@ def test_an_admin_stops_a_live_reply_and_sees_the_usage_chart(
     admin.goto("/admin/chat/usagedaytotal/?by=user")
     canvas = admin.locator("#usage-canvas")
     expect(canvas).to_have_attribute("data-ready", re.compile(r"^[1-9]\d*$"))
-    expect(admin.locator("#usage-table")).to_contain_text(username)
+    # The page ranks the top ten users of the range: this user is among them unless ten
+    # heavier ones, from the other browser tests on the same server, fill it.
+    rows = admin.locator("#usage-table tbody tr")
+    expect(rows.first).to_be_visible()
+    table = admin.locator("#usage-table").inner_text()
+    assert username in table or rows.count() >= 10, table
     shot(admin, "admin-usage-by-user")
     admin.goto("/admin/chat/usagedaytotal/")
     expect(admin.locator("#usage-canvas")).to_have_attribute("data-ready", "2")
