@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from openai import AssistantEventHandler
+from typing_extensions import override
 
 from tests.e2e.appserver import REPO, RunningApp, server_env
 
@@ -65,3 +67,20 @@ def delta_text(events: list[Any]) -> str:
         for part in event.data.delta.content or []
         if part.type == "text" and part.text is not None
     )
+
+
+class EventRecorder(AssistantEventHandler):
+    """The event names of an SDK stream, in order, and the text of its deltas."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+        self.text = ""
+
+    @override
+    def on_event(self, event) -> None:  # type: ignore[no-untyped-def]
+        self.events.append(event.event)
+
+    @override
+    def on_text_delta(self, delta, snapshot) -> None:  # type: ignore[no-untyped-def]
+        self.text += delta.value or ""

@@ -8,10 +8,9 @@ import time
 
 import httpx
 import openai
-from openai import AssistantEventHandler
-from typing_extensions import override
 
 from assistants_proxy.seed_tools import GET_WEATHER
+from tests.v1.support import EventRecorder
 
 WEATHER = {"role": "user", "content": "What is the weather in Paris?"}
 OUTPUT = json.dumps({"location": "Paris", "temperature": 21, "unit": "c"})
@@ -21,24 +20,9 @@ def _weather_assistant(client: openai.OpenAI) -> str:
     return client.beta.assistants.create(model="gpt-4o", tools=[GET_WEATHER]).id
 
 
-class _Handler(AssistantEventHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[str] = []
-        self.text = ""
-
-    @override
-    def on_event(self, event) -> None:  # type: ignore[no-untyped-def]
-        self.events.append(event.event)
-
-    @override
-    def on_text_delta(self, delta, snapshot) -> None:  # type: ignore[no-untyped-def]
-        self.text += delta.value or ""
-
-
 def test_get_weather_round_trip_with_submit_tool_outputs_stream(alice_sdk: openai.OpenAI) -> None:
     thread = alice_sdk.beta.threads.create(messages=[WEATHER])
-    first = _Handler()
+    first = EventRecorder()
     with alice_sdk.beta.threads.runs.stream(
         thread_id=thread.id, assistant_id=_weather_assistant(alice_sdk), event_handler=first
     ) as stream:
@@ -52,7 +36,7 @@ def test_get_weather_round_trip_with_submit_tool_outputs_stream(alice_sdk: opena
     polled = alice_sdk.beta.threads.runs.retrieve(paused.id, thread_id=thread.id)
     assert polled.status == "requires_action"
 
-    second = _Handler()
+    second = EventRecorder()
     with alice_sdk.beta.threads.runs.submit_tool_outputs_stream(
         thread_id=thread.id,
         run_id=paused.id,

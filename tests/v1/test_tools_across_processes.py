@@ -16,14 +16,13 @@ import openai
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
-from openai import AssistantEventHandler
-from typing_extensions import override
 
 from assistants_proxy.seed_tools import GET_WEATHER
 from chat.api_keys import api_key_create
 from chat.models import Assistant, Run
 from tests.chat.test_health import required_url
 from tests.deploy.topology import app_env, daphne_process, free_port, worker_process
+from tests.v1.support import EventRecorder
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -111,21 +110,6 @@ def _held_elsewhere(topology: Topology, run_id: str) -> None:
     assert owner and owner.split(":")[1] != str(topology.submit_pid)
 
 
-class _Handler(AssistantEventHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[str] = []
-        self.text = ""
-
-    @override
-    def on_event(self, event) -> None:  # type: ignore[no-untyped-def]
-        self.events.append(event.event)
-
-    @override
-    def on_text_delta(self, delta, snapshot) -> None:  # type: ignore[no-untyped-def]
-        self.text += delta.value or ""
-
-
 def test_outputs_submitted_to_a_process_that_does_not_execute_the_run(
     topology: Topology,
 ) -> None:
@@ -151,7 +135,7 @@ def test_streamed_outputs_follow_the_run_from_a_process_that_does_not_execute_it
 ) -> None:
     thread_id, run = _paused_run(topology, streamed=True)
     call = run.required_action.submit_tool_outputs.tool_calls[0]
-    handler = _Handler()
+    handler = EventRecorder()
     with topology.submits.beta.threads.runs.submit_tool_outputs_stream(
         thread_id=thread_id,
         run_id=run.id,
