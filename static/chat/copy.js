@@ -56,6 +56,8 @@ export function addCodeHeaders(element) {
       el("span", { class: "code-language", text: language }),
       copyButton(`Copy the ${language} code`, () => code.textContent),
     );
+    // Long lines scroll sideways, which a keyboard can only do in a focusable box.
+    pre.tabIndex = 0;
     const block = el("div", { class: "code-block" });
     pre.replaceWith(block);
     block.append(head, pre);

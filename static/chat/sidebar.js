@@ -92,7 +92,9 @@ export class Sidebar {
 
   render() {
     const rows = groupThreads(this.threads).flatMap(([label, threads]) => [
-      el("li", { class: "thread-group", role: "presentation" }, el("h2", { class: "thread-group-label", text: label })),
+      // A plain item (not role=presentation): a list may only hold items, and a heading in one
+      // still lets screen readers jump between the groups.
+      el("li", { class: "thread-group" }, el("h2", { class: "thread-group-label", text: label })),
       ...threads.map((thread) => this.item(thread)),
     ]);
     this.list.replaceChildren(...rows);

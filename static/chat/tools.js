@@ -140,8 +140,9 @@ class ToolCallView {
       return;
     }
     if (!entry) {
+      // Focusable: a long unbroken value scrolls sideways, and only a focused box scrolls by key.
       const code = el("code", { class: language ? `language-${language}` : "" });
-      const wrapper = el("div", { class: `tool-section tool-${key}` }, el("div", { class: "tool-section-title", text: title }), el("pre", {}, code));
+      const wrapper = el("div", { class: `tool-section tool-${key}` }, el("div", { class: "tool-section-title", text: title }), el("pre", { tabindex: 0 }, code));
       this.body.append(wrapper);
       entry = { wrapper, code, text: null };
       this.sections.set(key, entry);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -52,6 +53,14 @@ Assistant.objects.create(
     name="Another site", protocol="chat_completions", model="another-model", base_url={url!r}
 )
 """
+
+
+def log_in_as_admin(page: Page) -> None:
+    page.goto("/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/$"))
 
 
 def chromium_path() -> str:
@@ -155,6 +164,14 @@ def browser(app_server: str) -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(params=["light", "dark"])
+def scheme(request: pytest.FixtureRequest, page: Page) -> str:
+    """Runs the test in the light and in the dark theme (prefers-color-scheme emulated before
+    the first page loads, as a visitor's system setting would be)."""
+    page.emulate_media(color_scheme=request.param)
+    return str(request.param)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.chat_page import REPLY, send, sign_up
-from tests.e2e.conftest import ADMIN_PASSWORD
+from tests.e2e.conftest import log_in_as_admin
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +33,7 @@ def admin(browser: Browser, app_server: str, page_errors: list[str]) -> Page:
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.on("pageerror", lambda error: page_errors.append(f"admin: {error}"))
-    page.goto("/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/$"))
+    log_in_as_admin(page)
     return page
 
 
