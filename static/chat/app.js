@@ -295,6 +295,8 @@ class ChatApp {
 
   updateControls() {
     const active = this.view.activeRunId() !== null;
+    // Hiding the focused Stop would drop focus to the page; the composer is where it goes next.
+    if (!active && document.activeElement === this.stopButton) this.input.focus();
     this.sendButton.hidden = active;
     this.stopButton.hidden = !active;
     this.sendButton.disabled = this.sending || !this.input.value.trim();

@@ -31,6 +31,10 @@ export class Sidebar {
     this.toggle.addEventListener("click", () => (this.isOpen() ? this.close() : this.open()));
     $("sidebar-close").addEventListener("click", () => this.close());
     $("scrim").addEventListener("click", () => this.close());
+    this.aside = $("sidebar");
+    this.aside.addEventListener("keydown", (event) => this.keepTabInside(event));
+    // Widened past the phone layout, the drawer is a column again: nothing may stay inert.
+    matchMedia("(max-width: 700px)").addEventListener("change", (event) => event.matches || this.close());
   }
 
   async load(current) {
@@ -192,6 +196,7 @@ export class Sidebar {
     this.app.dataset.sidebar = "open";
     this.toggle.setAttribute("aria-expanded", "true");
     $("scrim").hidden = false;
+    this.setBehindInert(true);
     (this.list.querySelector("[aria-current]") ?? $("new-chat")).focus();
   }
 
@@ -200,7 +205,26 @@ export class Sidebar {
     this.app.dataset.sidebar = "closed";
     this.toggle.setAttribute("aria-expanded", "false");
     $("scrim").hidden = true;
+    this.setBehindInert(false);
     this.toggle.focus({ preventScroll: true });
+  }
+
+  // The chat under the open drawer is covered: neither Tab nor a screen reader may reach it.
+  setBehindInert(inert) {
+    $("main").inert = inert;
+    document.querySelector(".skip-link").inert = inert;
+  }
+
+  // Tab past the drawer's last control comes back to its first (Shift+Tab the other way),
+  // rather than leaving the page for the browser's own controls.
+  keepTabInside(event) {
+    if (event.key !== "Tab" || !this.isOpen()) return;
+    const stops = [...this.aside.querySelectorAll("a[href], button, input, select, [tabindex]")]
+      .filter((node) => node.tabIndex >= 0 && !node.disabled && node.checkVisibility());
+    const edge = event.shiftKey ? stops[0] : stops.at(-1);
+    if (document.activeElement !== edge) return;
+    event.preventDefault();
+    (event.shiftKey ? stops.at(-1) : stops[0]).focus();
   }
 }
 
