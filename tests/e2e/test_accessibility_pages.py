@@ -5,6 +5,7 @@ test_accessibility_replies.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -117,3 +118,16 @@ def test_the_page_has_no_wcag_violations(
     expected = "status of 404" if reach is not_found else "\0"
     errors = [e for e in without_axe_noise(page_errors) if expected not in e]
     assert errors == [], "\n".join(errors)
+
+
+def test_sign_up_errors_describe_their_fields(page: Page, page_errors: list[str]) -> None:
+    sign_up_with_errors(page)
+    second = page.locator("#id_password2")
+    expect(second).to_have_attribute("aria-invalid", "true")
+    # Read out with the field, as Django's aria-describedby intends.
+    error = page.locator(".field", has=second).locator(".field-errors").inner_text().strip()
+    expect(second).to_have_accessible_description(re.compile(re.escape(error)))
+    for field in page.locator("input[aria-describedby]").all():
+        for id_ in (field.get_attribute("aria-describedby") or "").split():
+            expect(page.locator(f"#{id_}")).to_have_count(1)
+    assert page_errors == []
