@@ -11,6 +11,12 @@ from tests.e2e.chat_page import REPLY, send, sign_up
 
 pytestmark = pytest.mark.browser
 
+# The tabIndex of each box in the replies that scrolls sideways.
+SCROLLS_SIDEWAYS = """() => [...document.querySelectorAll('#messages *')]
+  .filter((node) => node.scrollWidth > node.clientWidth + 1
+    && ['auto', 'scroll'].includes(getComputedStyle(node).overflowX))
+  .map((node) => node.tabIndex)"""
+
 
 def test_a_streaming_reply_has_no_wcag_violations(
     page: Page, scheme: str, page_errors: list[str]
@@ -39,5 +45,12 @@ def test_finished_replies_with_code_and_tool_calls_have_no_wcag_violations(
     expect(calls).to_have_count(2)
     for summary in calls.locator("summary").all():
         summary.click()  # open, so their inputs and outputs are checked too
+    assert_no_violations(page)
+
+    # Narrow enough that the code scrolls sideways (by more than the few pixels axe lets
+    # pass): a keyboard can only scroll a box that takes focus.
+    page.set_viewport_size({"width": 300, "height": 640})
+    scrolling = page.evaluate(SCROLLS_SIDEWAYS)
+    assert scrolling and all(tab_index == 0 for tab_index in scrolling), scrolling
     assert_no_violations(page)
     assert page_errors == []
