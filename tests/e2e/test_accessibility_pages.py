@@ -1,6 +1,7 @@
 """WCAG 2.2 AA, as axe-core checks it, on every page outside a running reply, in light and
 dark: the login, the sign-up with errors, the empty chat, the keys page, the search dialog,
-the phone's drawer, a share page, the 404 page and the admin. The replies' states are in
+the shortcuts, the phone's drawer, a share page, the logged-out and 404 pages and the admin
+with its operators' pages. The replies' states are in
 test_accessibility_replies.py."""
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def keys(page: Page) -> None:
 
 def chat_with_a_reply(page: Page) -> None:
     sign_up(page)
+    chat_with_a_reply_here(page)
+
+
+def chat_with_a_reply_here(page: Page) -> None:
     send(page, "Hello")
     expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1)
 
@@ -57,6 +62,18 @@ def search(page: Page) -> None:
     page.click("#search-open")
     page.fill("#search-input", "Hello")
     expect(page.locator("#search-results li")).not_to_have_count(0)
+
+
+def shortcuts(page: Page) -> None:
+    sign_up(page)
+    page.keyboard.press("Control+/")
+    expect(page.locator("#shortcuts-dialog")).to_be_visible()
+
+
+def logged_out(page: Page) -> None:
+    sign_up(page)
+    page.click(".sidebar-foot button[type=submit]")
+    expect(page.locator("h1")).to_be_visible()
 
 
 def phone_drawer(page: Page) -> None:
@@ -93,6 +110,26 @@ def admin_change_form(page: Page) -> None:
     expect(page.locator("#content-main form")).to_be_visible()
 
 
+def admin_usage(page: Page) -> None:
+    log_in_as_admin(page)
+    page.goto("/admin/chat/usagedaytotal/")
+    expect(page.locator("#usage-canvas")).to_have_attribute("data-ready", re.compile(r"\d"))
+
+
+def admin_live_runs(page: Page) -> None:
+    log_in_as_admin(page)
+    page.goto("/admin/chat/liverun/")
+
+
+def admin_run_inspector(page: Page) -> None:
+    log_in_as_admin(page)
+    page.goto("/")  # the admin chats too: a run of its own to inspect
+    chat_with_a_reply_here(page)
+    page.goto("/admin/chat/run/")
+    page.locator("#result_list a", has_text="inspect").first.click()
+    expect(page.locator("#timeline")).to_be_visible()
+
+
 STATES: list[Callable[[Page], None]] = [
     login,
     sign_up_with_errors,
@@ -100,11 +137,16 @@ STATES: list[Callable[[Page], None]] = [
     sign_up,
     keys,
     search,
+    shortcuts,
+    logged_out,
     phone_drawer,
     share,
     admin_index,
     admin_changelist,
     admin_change_form,
+    admin_usage,
+    admin_live_runs,
+    admin_run_inspector,
 ]
 
 

@@ -112,7 +112,7 @@ def test_a_live_run_shows_its_progress_and_reloads(
     Run.objects.filter(pk=run.pk).update(live_tokens=42, lease_owner="web-1:123:abc")
     page = inspect(admin_client, run)
     assert "42 tokens so far" in page and "web-1:123:abc" in page
-    assert 'http-equiv="refresh"' in page
+    assert 'id="auto-reload"' in page  # reloads itself, unless the operator turns it off
     assert "The timeline is stored when the run ends." in page
 
 
