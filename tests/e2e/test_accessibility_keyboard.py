@@ -83,7 +83,9 @@ def test_regenerate_waits_for_the_run_to_end_and_then_regenerates(
     send(page, "/sim rate=8 tokens=40 Tell me about rivers")
     replies = page.locator(REPLY)
     expect(replies.nth(1)).to_have_attribute("data-streaming", "true")
-    expect(replies.nth(0).locator(".branch-regenerate")).to_be_disabled()
+    waiting = replies.nth(0).locator(".branch-regenerate")
+    expect(waiting).to_be_disabled()
+    expect(waiting).to_have_css("opacity", "0.45")  # and it looks it, not clickable in vain
 
     # Clicked as soon as it can be: the new version comes, no "still being written" refusal.
     expect(replies.nth(1)).to_have_attribute("data-status", "completed", timeout=30_000)
