@@ -9,11 +9,14 @@ import { lazyModule, whenIdle } from "./lazy.js";
 
 const markdown = lazyModule(() => import("./markdown.js"));
 const highlighter = lazyModule(() =>
-  import("../vendor/highlight.js/es/highlight.min.js").then(({ default: hljs }) => {
-    hljs.configure({ ignoreUnescapedHTML: true });
-    return hljs;
-  }),
+  Promise.all([import("../vendor/highlight.js/es/highlight.min.js"), highlightStyles()]).then(
+    ([{ default: hljs }]) => {
+      hljs.configure({ ignoreUnescapedHTML: true });
+      return hljs;
+    },
+  ),
 );
+const STYLES = { light: "github.min.css", dark: "github-dark.min.css" };
 const NAMED = /\blanguage-\S+/;
 
 // A reply is likely soon: fetch the renderer once the page has started, not before.
@@ -63,6 +66,22 @@ function highlightBlocks(element, blocks) {
     },
     () => addCodeHeaders(element),
   );
+}
+
+// The colours come with highlight.js, not with the page: a page with no code needs neither.
+// Resolves once the scheme's sheet on show has loaded, so code is not shown uncoloured first.
+function highlightStyles() {
+  const sheets = Object.entries(STYLES).map(([scheme, file]) => {
+    const href = new URL(`../vendor/highlight.js/styles/${file}`, import.meta.url).href;
+    return el("link", { rel: "stylesheet", href, media: `(prefers-color-scheme: ${scheme})` });
+  });
+  document.head.append(...sheets);
+  const shown = sheets.find((sheet) => matchMedia(sheet.media).matches);
+  if (!shown) return null;
+  return new Promise((resolve) => {
+    shown.addEventListener("load", resolve);
+    shown.addEventListener("error", resolve); // uncoloured code is better than none
+  });
 }
 
 export function highlightCode(code) {

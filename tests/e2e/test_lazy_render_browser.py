@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 FETCHED = """(name) => performance.getEntriesByType("resource")
   .some((entry) => new URL(entry.name).pathname.endsWith(name))"""
 HIGHLIGHTER = "/highlight.js/es/highlight.min.js"
+COLOURS = "/highlight.js/styles/github.min.css"  # the light scheme's: Playwright's default
 
 
 def fetched(page: Page, name: str) -> bool:
@@ -29,14 +30,16 @@ def test_highlight_js_comes_only_with_the_first_code_block(
     expect(reply).to_have_count(1, timeout=30_000)
     expect(reply.locator(".md p")).to_have_count(1)  # rendered as Markdown all the same
     assert fetched(page, "/markdown.js")
-    assert not fetched(page, HIGHLIGHTER)
+    assert not fetched(page, HIGHLIGHTER) and not fetched(page, COLOURS)
 
     send(page, "/sim tokens=120 Show me some code")
     expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2, timeout=30_000)
     block = page.locator(f"{REPLY} .code-block").last
     expect(block.locator(".code-language")).to_have_text("python")
     expect(block.locator("pre code.hljs .hljs-keyword").first).to_have_text("def")
-    assert fetched(page, HIGHLIGHTER)
+    assert fetched(page, HIGHLIGHTER) and fetched(page, COLOURS)
+    colour = block.locator(".hljs-keyword").first.evaluate("(node) => getComputedStyle(node).color")
+    assert colour != block.locator("pre code").evaluate("(node) => getComputedStyle(node).color")
     assert page_errors == []
 
 
