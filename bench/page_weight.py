@@ -17,10 +17,12 @@ context: empty cache) and a warm one (the same context, loaded again), with the 
 "Usable" is the moment the app focuses the enabled composer, measured from the navigation's
 start; the app does so once its composer's handlers are attached. A probe holds it to that:
 before the timed loads, one load types a message and sends it at that very moment, and the
-server must take it (it makes the "thread" page). JavaScript bytes come from the Resource
-Timing entries of the cold load once the network is idle (so modules imported after the start
-count too): encoded (as sent) and decoded, summed over the .js files; and decoded, fetched by
-the time the composer was usable.
+server must take it (it makes the "thread" page). On the thread page, the thread's WebSocket
+must be open too (whichever comes later), so that a reply would stream in at once.
+
+JavaScript bytes come from the Resource Timing entries of the cold load once the network is
+idle (so modules imported after the start count too): encoded (as sent) and decoded, summed
+over the .js files; and decoded, fetched by the time the composer was usable.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for mode in modes:  # interleaved: the machine's load falls on all alike
                 for page in PAGES:
                     context = new_context(browser, states[mode])
-                    cold, js = load(context, urls[mode][page], args.cpu)
-                    warm, _ = load(context, urls[mode][page], args.cpu)
+                    url, socket = urls[mode][page], page == "thread"
+                    cold, js = load(context, url, args.cpu, socket=socket)
+                    warm, _ = load(context, url, args.cpu, socket=socket)
                     context.close()
                     found = results[mode][page]
                     found["cold"].append(cold)

@@ -23,6 +23,15 @@ document.addEventListener("focusin", (event) => {
   }
 }, true);
 """
+# A thread's page is usable once its socket is open too: a reply then streams in at once.
+MARK_SOCKET = """
+window.WebSocket = class extends WebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("open", () => (window.__socket ??= performance.now()));
+  }
+};
+"""
 JS_BYTES = """() => performance.getEntriesByType("resource")
   .filter((e) => new URL(e.name).pathname.endsWith(".js"))
   .reduce((sum, e) => ({
@@ -51,6 +60,7 @@ def new_context(browser: Browser, state: dict[str, Any]) -> BrowserContext:
     """A fresh context (an empty cache) for the logged-in user, its loads timed."""
     context = browser.new_context(storage_state=state)  # type: ignore[arg-type]
     context.add_init_script(MARK_USABLE)
+    context.add_init_script(MARK_SOCKET)
     return context
 
 
@@ -73,14 +83,19 @@ def probe(browser: Browser, base: str, state: dict[str, Any]) -> str:
     return path
 
 
-def load(context: BrowserContext, url: str, cpu: float) -> tuple[float, dict[str, Any]]:
-    """One load of a chat page: ms to a usable composer, and the JavaScript it had fetched by
-    then ("start") and once the network was idle ("all")."""
+def load(
+    context: BrowserContext, url: str, cpu: float, *, socket: bool
+) -> tuple[float, dict[str, Any]]:
+    """One load of a chat page: ms to a usable composer (with `socket`, and the thread's socket
+    open), and the JavaScript it had fetched by then ("start") and once the network was idle
+    ("all")."""
     page = context.new_page()
     context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": cpu})
     page.goto(url, wait_until="commit")
-    page.wait_for_function("() => window.__usable !== undefined", timeout=60_000)
-    usable = float(page.evaluate("window.__usable"))
+    marks = ["window.__usable", "window.__socket"] if socket else ["window.__usable"]
+    ready = " && ".join(f"{mark} !== undefined" for mark in marks)
+    page.wait_for_function(f"() => {ready}", timeout=60_000)
+    usable = float(page.evaluate(f"Math.max({', '.join(marks)})"))
     js = {"start": page.evaluate(JS_BYTES)}
     page.wait_for_load_state("load")
     page.wait_for_load_state("networkidle")  # the modules a page fetches after it has started
