@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Browser, BrowserContext, Response
 
 from bench import harness
 
@@ -64,14 +64,17 @@ def new_context(browser: Browser, state: dict[str, Any]) -> BrowserContext:
     return context
 
 
+def creates_thread(response: Response) -> bool:
+    return response.url.endswith("/api/threads/") and response.request.method == "POST"
+
+
 def probe(browser: Browser, base: str, state: dict[str, Any]) -> str:
     """Type and send a message the moment the composer is marked usable: it must reach the
     server, or "usable" would be a lie. The path of the thread it makes (with a code block)."""
     context = new_context(browser, state)
     context.add_init_script(f"window.__probe = {PROBE_MESSAGE!r};")
     page = context.new_page()
-    is_create = lambda r: r.url.endswith("/api/threads/") and r.request.method == "POST"  # noqa: E731
-    with page.expect_response(is_create, timeout=60_000) as response:
+    with page.expect_response(creates_thread, timeout=60_000) as response:
         page.goto(f"{base}/")
     if not response.value.ok:
         raise RuntimeError(f"the probe's message was not taken: {response.value.status}")
