@@ -51,10 +51,12 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(command: list[str], *, env: dict[str, str], ready_url: str) -> Iterator[psutil.Process]:
+def process(
+    command: list[str], *, env: dict[str, str], ready_url: str, root: Path = ROOT
+) -> Iterator[psutil.Process]:
     # BENCH_LOG=path keeps the processes' output for debugging.
     log = open(os.environ["BENCH_LOG"], "ab") if os.environ.get("BENCH_LOG") else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
     try:
         wait_http(ready_url)
         yield psutil.Process(proc.pid)
@@ -127,22 +129,27 @@ SERVERS = {
 
 @contextmanager
 def app(
-    sim_url: str, *, extra_env: dict[str, str] | None = None, server: str = "daphne"
+    sim_url: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    server: str = "daphne",
+    root: Path = ROOT,
 ) -> Iterator[tuple[str, psutil.Process]]:
-    """The app in one server process, with a migrated SQLite database and a bench user."""
+    """The app in one server process, with a migrated SQLite database and a bench user; `root`
+    is another checkout of the project to run instead of this one (to compare commits)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = app_env(sim_url, str(Path(tmp) / "bench.sqlite3"), extra_env)
         manage = [PYTHON, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=root, env=env, check=True)
         create = (
             "from django.contrib.auth.models import User; "
             f"User.objects.create_user({USERNAME!r}, '', {PASSWORD!r})"
         )
-        subprocess.run([*manage, "shell", "-c", create], cwd=ROOT, env=env, check=True)
+        subprocess.run([*manage, "shell", "-c", create], cwd=root, env=env, check=True)
         port = free_port()
         command = [PYTHON, *(arg.format(port=port) for arg in SERVERS[server])]
         base = f"http://127.0.0.1:{port}"
-        with process(command, env=env, ready_url=base + "/accounts/login/") as proc:
+        with process(command, env=env, ready_url=base + "/accounts/login/", root=root) as proc:
             yield base, proc
 
 

@@ -84,8 +84,7 @@ vendor_highlight() {
   local pkg dest="$VENDOR/highlight.js"
   pkg="$(fetch "@highlightjs/cdn-assets@$HIGHLIGHT_VERSION")"
   rm -rf "$dest"
-  # The prebuilt browser bundle (common languages), as a classic script and as an ES module.
-  put "$pkg/highlight.min.js" "$dest/highlight.min.js"
+  # The prebuilt browser bundle (common languages) as an ES module: render.js imports it.
   put "$pkg/es/highlight.min.js" "$dest/es/highlight.min.js"
   put "$pkg/styles/github.min.css" "$dest/styles/github.min.css"
   put "$pkg/styles/github-dark.min.css" "$dest/styles/github-dark.min.css"

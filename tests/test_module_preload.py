@@ -38,7 +38,24 @@ def preloaded() -> list[str]:
 
 def test_the_graph_is_found() -> None:
     graph = import_graph("chat/app.js")
-    assert {"chat/thread.js", "chat/render.js", "vendor/marked/marked.esm.min.js"} <= graph
+    assert {"chat/thread.js", "chat/render.js", "chat/copy.js"} <= graph
+    assert "vendor/marked/marked.esm.min.js" in import_graph("chat/markdown.js")
+
+
+def test_the_renderer_and_highlighter_are_neither_imported_at_start_nor_preloaded() -> None:
+    """They are most of the page's JavaScript and the composer needs neither: render.js
+    imports them when a reply or a code block first needs them."""
+    late = {
+        "chat/markdown.js",
+        "vendor/marked/marked.esm.min.js",
+        "vendor/dompurify/purify.es.min.js",
+        "vendor/highlight.js/es/highlight.min.js",
+    }
+    assert late.isdisjoint(import_graph("chat/app.js"))
+    assert late.isdisjoint(preloaded())
+    render = (STATIC / "chat/render.js").read_text(encoding="utf-8")
+    assert 'import("./markdown.js")' in render
+    assert 'import("../vendor/highlight.js/es/highlight.min.js")' in render
 
 
 def test_every_imported_module_is_preloaded_once_and_nothing_else() -> None:

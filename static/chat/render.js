@@ -1,90 +1,97 @@
-// Markdown to safe HTML, code highlighting, and the small DOM builders the views share.
-// Replies are untrusted: whatever the model writes goes through DOMPurify before it touches
-// the DOM, so `<script>` or `<img onerror=...>` in a reply never runs, and an image from another
-// site is never fetched.
+// Markdown into the page, code highlighting, and the small DOM builders the views share.
+// The Markdown renderer (markdown.js: marked and DOMPurify) and highlight.js are most of the
+// page's JavaScript, and the composer needs neither: they are imported on first use, so the
+// page is ready to type into sooner. Until they arrive a reply shows as plain text (never as
+// HTML), and a code block unhighlighted; highlight.js is not fetched at all with no code.
 
-import { marked } from "../vendor/marked/marked.esm.min.js";
-import DOMPurify from "../vendor/dompurify/purify.es.min.js";
-import hljs from "../vendor/highlight.js/es/highlight.min.js";
 import { addCodeHeaders } from "./copy.js";
+import { lazyModule, whenIdle } from "./lazy.js";
 
-marked.use({ gfm: true, breaks: false });
-hljs.configure({ ignoreUnescapedHTML: true });
+const markdown = lazyModule(() => import("./markdown.js"));
+const highlighter = lazyModule(() =>
+  Promise.all([import("../vendor/highlight.js/es/highlight.min.js"), highlightStyles()]).then(
+    ([{ default: hljs }]) => {
+      hljs.configure({ ignoreUnescapedHTML: true });
+      return hljs;
+    },
+  ),
+);
+const STYLES = { light: "github.min.css", dark: "github-dark.min.css" };
+const NAMED = /\blanguage-\S+/;
 
-const PURIFY_OPTIONS = {
-  USE_PROFILES: { html: true },
-  // Forms and styles could restyle or impersonate the app's own controls.
-  FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "option"],
-  FORBID_ATTR: ["style"],
-};
+// A reply is likely soon: fetch the renderer once the page has started, not before.
+whenIdle(() => markdown.load().catch(() => {}));
 
-// Links in replies open in a new tab and cannot reach back into this page.
-DOMPurify.addHook("afterSanitizeAttributes", (node) => {
-  if (node.tagName === "A" && node.hasAttribute("href")) {
-    node.setAttribute("target", "_blank");
-    node.setAttribute("rel", "noopener noreferrer nofollow");
-  }
-});
+// For a page that shows Markdown from the start (the shared page): wait for the renderer once.
+export const loadRenderer = () => markdown.load();
 
-// An image from another site would be fetched the moment a reply shows it, and its URL can
-// carry what the conversation said: a way out for a prompt-injected reply. Such an image
-// becomes a link the user may choose to open; the Content-Security-Policy (img-src 'self'
-// data:) blocks the fetch anyway. This runs in DOMPurify's inert document, where nothing loads.
-DOMPurify.addHook("afterSanitizeAttributes", (node) => {
-  if (node.tagName !== "IMG") return;
-  node.removeAttribute("srcset"); // candidates from anywhere; src alone is judged
-  const src = node.getAttribute("src") ?? "";
-  if (isRemote(src)) node.replaceWith(remoteImageLink(node, src));
-});
-
-function isRemote(src) {
-  try {
-    const url = new URL(src, location.href);
-    return url.protocol !== "data:" && url.origin !== location.origin;
-  } catch {
-    return true; // not a URL we can judge: do not load it
-  }
-}
-
-function remoteImageLink(image, src) {
-  const link = image.ownerDocument.createElement("a");
-  const alt = image.getAttribute("alt");
-  const where = `image on ${hostOf(src)}`;
-  link.className = "remote-image";
-  link.setAttribute("href", src);
-  link.setAttribute("title", src);
-  link.setAttribute("target", "_blank");
-  link.setAttribute("rel", "noopener noreferrer nofollow");
-  link.textContent = alt ? `${alt} (${where})` : where[0].toUpperCase() + where.slice(1);
-  return link;
-}
-
-function hostOf(src) {
-  try {
-    return new URL(src, location.href).host || "another site";
-  } catch {
-    return "another site";
-  }
-}
-
-// Markdown source -> sanitised HTML string.
-export function renderMarkdown(text) {
-  const html = marked.parse(text ?? "", { async: false });
-  return DOMPurify.sanitize(html, PURIFY_OPTIONS);
-}
+// Elements rendered before the renderer arrived, with the latest text each was given: a
+// streaming reply asks again on every frame, and only its last text is worth rendering.
+const waiting = new Map();
 
 // Render into an element. While a reply streams, only code blocks that name their language are
 // highlighted: guessing the language runs every grammar, too slow to repeat on each frame.
 export function renderMarkdownInto(element, text, { final = true } = {}) {
-  element.innerHTML = renderMarkdown(text);
-  for (const code of element.querySelectorAll("pre code")) {
-    const named = /\blanguage-\S+/.test(code.className);
-    if (final || named) highlightCode(code);
+  const renderer = markdown.get();
+  if (!renderer) return renderWhenLoaded(element, text, final);
+  waiting.delete(element);
+  element.innerHTML = renderer.renderMarkdown(text);
+  const blocks = [...element.querySelectorAll("pre code")];
+  highlightBlocks(element, blocks.filter((code) => final || NAMED.test(code.className)));
+}
+
+function renderWhenLoaded(element, text, final) {
+  element.textContent = text ?? "";
+  const first = !waiting.has(element);
+  waiting.set(element, { text, final });
+  if (!first) return;
+  markdown.load().then(() => {
+    const latest = waiting.get(element);
+    if (latest) renderMarkdownInto(element, latest.text, { final: latest.final });
+  }, () => waiting.delete(element)); // the plain text stays: readable, and never HTML
+}
+
+// The headers come after highlighting: they name the language it detected.
+function highlightBlocks(element, blocks) {
+  const hljs = highlighter.get();
+  if (hljs || blocks.length === 0) {
+    for (const code of blocks) highlightWith(hljs, code);
+    return addCodeHeaders(element);
   }
-  addCodeHeaders(element); // after highlighting: it names the language it detected
+  highlighter.load().then(
+    (loaded) => {
+      const current = blocks.filter((code) => element.contains(code)); // not re-rendered since
+      for (const code of current) highlightWith(loaded, code);
+      if (current.length) addCodeHeaders(element);
+    },
+    () => addCodeHeaders(element),
+  );
+}
+
+// The colours come with highlight.js, not with the page: a page with no code needs neither.
+// Resolves once the scheme's sheet on show has loaded, so code is not shown uncoloured first.
+function highlightStyles() {
+  const sheets = Object.entries(STYLES).map(([scheme, file]) => {
+    const href = new URL(`../vendor/highlight.js/styles/${file}`, import.meta.url).href;
+    return el("link", { rel: "stylesheet", href, media: `(prefers-color-scheme: ${scheme})` });
+  });
+  document.head.append(...sheets);
+  const shown = sheets.find((sheet) => matchMedia(sheet.media).matches);
+  if (!shown) return null;
+  return new Promise((resolve) => {
+    shown.addEventListener("load", resolve);
+    shown.addEventListener("error", resolve); // uncoloured code is better than none
+  });
 }
 
 export function highlightCode(code) {
+  const hljs = highlighter.get();
+  if (hljs) return highlightWith(hljs, code);
+  highlighter.load().then((loaded) => highlightWith(loaded, code), () => {});
+}
+
+function highlightWith(hljs, code) {
+  if (code.dataset.highlighted) return; // two calls while highlight.js was on its way
   try {
     hljs.highlightElement(code);
   } catch {

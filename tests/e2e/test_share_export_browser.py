@@ -48,3 +48,32 @@ def test_export_a_thread_and_open_its_share_link_logged_out(
     expect(reader.get_by_text(GREETING_REPLY)).to_have_count(0)
     stranger.close()
     assert page_errors == []
+
+
+def test_a_shared_reply_shows_as_markdown(
+    page: Page, browser: Browser, page_errors: list[str]
+) -> None:
+    sign_up(page)
+    send(page, "/sim tokens=120 Show me a list and some code")
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(1, timeout=30_000)
+    page.click("#share-button")
+    expect(page.locator("#share-link")).to_be_visible()
+    url = page.locator("#share-link").get_attribute("href") or ""
+
+    stranger = browser.new_context()
+    reader = stranger.new_page()
+    errors: list[str] = []
+    reader.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    reader.on("pageerror", lambda error: errors.append(str(error)))
+    reader.goto(url)
+    shown = reader.locator("[data-role=assistant] .msg-text")
+    expect(shown.locator("ul > li strong")).to_have_count(3)  # "- **Clarity** comes first."
+    block = shown.locator(".code-block")
+    expect(block.locator(".code-language")).to_have_text("python")
+    expect(block.locator("pre code.hljs .hljs-keyword").first).to_have_text("def")
+    assert "```" not in shown.inner_text() and "**" not in shown.inner_text()
+    expect(reader.locator("[data-role=user] .msg-text")).to_have_text(
+        "/sim tokens=120 Show me a list and some code"
+    )
+    stranger.close()
+    assert errors == [] and page_errors == []
