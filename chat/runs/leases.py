@@ -123,18 +123,21 @@ class RunHost:
     async def _take(self, run_id: int) -> None:
         """Execute a run we have just been handed, unless another host already holds it."""
         try:
-            await self._start(run_id)
+            # Its web process told the thread's sockets when it queued it.
+            await self._start(run_id, announced=True)
         except Exception:
             logger.exception("run %s: could not be started", run_id)
 
-    async def _start(self, run_id: int, *, dead_owners: Sequence[str] = ()) -> bool:
+    async def _start(
+        self, run_id: int, *, dead_owners: Sequence[str] = (), announced: bool = False
+    ) -> bool:
         """Claim and start a run, or settle a run cancelled before it started, in one trip
         to the database (a worker's trips wait for each other in its one database thread).
         False when another host holds it."""
         start = functools.partial(self._claim_and_load, run_id, dead_owners)
         taken = await database_sync_to_async(start)()
         if isinstance(taken, store.RunContext):
-            self.engine.execute_here(run_id, context=taken)
+            self.engine.execute_here(run_id, context=taken, announced=announced)
         elif taken is not None:
             await self.engine.hub.publish_settled(run_id, taken.thread_id, taken.frames)
         return taken is not None
