@@ -1,6 +1,7 @@
 """The relay benchmark through Redis, across processes: two daphne processes and a run worker.
 
     python -m bench.topology [--streams 200] [--rate 20] [--tokens 200] [--runs 3] [--json]
+                             [--workers 1] [--repeat 5] [--profile DIR]
 
 Needs REDIS_URL and DATABASE_URL (PostgreSQL: three processes write to it); makes its own
 database and Redis key prefix. The app runs as it is deployed (docs/deploy.md):
@@ -10,6 +11,10 @@ through the other, so every frame crosses processes: worker -> Redis stream -> t
 daphne's mirror -> the socket. The baseline relay (bench.baseline_relay) runs at the same load
 in the same run, and every figure that matters is a ratio against it. CPU is the sum over the
 app's processes (both daphnes and the worker); Redis's own CPU is reported beside it.
+
+The whole measurement is made `--repeat` times (new processes and database each time): the
+report gives each run's figures and, for the ones that matter, the median and the spread, as
+one run on a shared machine says little.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -79,7 +85,9 @@ def topology(
         "from django.contrib.auth.models import User; "
         f"User.objects.create_user({harness.USERNAME!r}, '', {harness.PASSWORD!r})"
     )
-    subprocess.run([*manage, "shell", "-c", create], cwd=harness.ROOT, env=env, check=True)
+    # Its banner on stdout would spoil the report's JSON line there.
+    subprocess.run([*manage, "shell", "-c", create], cwd=harness.ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
     with ExitStack() as stack:
         bases, procs = [], []
         for _ in range(2):
@@ -207,7 +215,27 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             for name, cpu in zip(names, each, strict=True)
         },
     }  # fmt: skip
+    # The workers' share against the whole baseline relay (reading upstream, writing sockets).
+    workers = sum(each[2:]) / max(args.workers, 1)
+    report["worker_cpu_ratio_vs_baseline"] = round(
+        1e6 * workers / max(ours.deltas, 1) / report["baseline_cpu_ms_per_1k_deltas"], 2
+    )
     return report
+
+
+# The figures the targets are about, summarised over the repeats.
+SUMMARISED = ("cpu_ratio_vs_baseline", "worker_cpu_ratio_vs_baseline", "p99_ratio_vs_baseline",
+              "first_delta_p50_ms", "baseline_cpu_ms_per_1k_deltas", "cpu_ms_per_1k_deltas",
+              "lost_deltas")  # fmt: skip
+
+
+def summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, lowest and highest of each figure that matters, over the repeats."""
+    return {
+        key: {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        for key in SUMMARISED
+        if (values := [report[key] for report in reports])
+    }
 
 
 def main() -> None:
@@ -220,18 +248,31 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--workers", type=int, default=1, help="run worker processes")
     p.add_argument("--profile", help="a directory for py-spy stacks of each process (load phase)")
+    p.add_argument("--repeat", type=int, default=5, help="whole measurements, for a median")
     args = p.parse_args()
     if args.quick:
         args.streams, args.tokens, args.runs = 100, 40, 2
     for name in ("REDIS_URL", "DATABASE_URL"):
         if not os.environ.get(name):
             sys.exit(f"bench.topology needs {name} (Redis, and PostgreSQL for three processes)")
-    report = asyncio.run(measure(args))
-    width = max(len(k) for k in report)
-    for key, value in report.items():
-        print(f"{key:<{width}}  {value}", file=sys.stderr if args.json else sys.stdout)
+    reports = []
+    for number in range(args.repeat):
+        reports.append(asyncio.run(measure(args)))
+        show(reports[-1], f"run {number + 1} of {args.repeat}", args.json)
+    report = {"runs": reports, "summary": summary(reports)}
+    show(report["summary"], f"over {args.repeat} run(s): median [min, max]", args.json)
     if args.json:
         print(json.dumps(report))
+
+
+def show(figures: dict[str, Any], title: str, quiet: bool) -> None:
+    out = sys.stderr if quiet else sys.stdout
+    print(f"-- {title}", file=out)
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        if isinstance(value, dict) and "median" in value:
+            value = f"{value['median']} [{value['min']}, {value['max']}]"
+        print(f"{key:<{width}}  {value}", file=out)
 
 
 if __name__ == "__main__":

@@ -90,19 +90,28 @@ class RunEngine:
             logger.warning("run %s: not queued (%s); a worker's sweep will take it", run_id, exc)
 
     def execute_here(
-        self, run_id: int, *, context: store.RunContext | None = None, claimed: bool = True
+        self,
+        run_id: int,
+        *,
+        context: store.RunContext | None = None,
+        claimed: bool = True,
+        announced: bool = False,
     ) -> None:
         """Execute the run in this process, as a task of the running loop. A run not
-        `claimed` yet (one a view just started) has its lease taken by its first write."""
+        `claimed` yet (one a view just started) has its lease taken by its first write; a
+        run `announced` (queued: the web process that queued it told the thread's sockets)
+        is not announced again."""
         loop = asyncio.get_running_loop()
         # A fresh context: the task must not inherit the request's, whose thread-sensitive
         # executor (asgiref) shuts down when the response is sent, long before the run ends.
-        work = self._execute(run_id, context, claimed)
+        work = self._execute(run_id, context, claimed, announced)
         task = loop.create_task(work, name=f"run-{run_id}", context=contextvars.Context())
         self.tasks[run_id] = task
         task.add_done_callback(lambda _: self._forget(run_id))
 
-    async def _execute(self, run_id: int, ctx: store.RunContext | None, claimed: bool) -> None:
+    async def _execute(
+        self, run_id: int, ctx: store.RunContext | None, claimed: bool, announced: bool
+    ) -> None:
         if ctx is None:
             ctx = await database_sync_to_async(store.run_context_load)(run_id)
         log = self.hub.open_log(run_id, ctx.thread_id)
@@ -115,7 +124,7 @@ class RunEngine:
                 lease_store.run_claim, run_id=run_id, owner=self.name, lease=lease
             )
             execution.writer.put(claim)
-        if redis.enabled():  # sockets in other processes start mirroring the run
+        if redis.enabled() and not announced:  # other processes' sockets start mirroring it
             await redis.notify(ctx.thread_id, {"type": "run.started", "run_id": run_id})
         await execution.execute()
         if ctx.first_exchange:

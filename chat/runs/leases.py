@@ -23,7 +23,9 @@ process's first request, `config.asgi_tuning.HostRuns`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import random
@@ -36,7 +38,7 @@ from django.conf import settings
 
 from chat.fanout import redis
 from chat.fanout.redis_hub import DistributedHub
-from chat.runs import lease_store, recovery
+from chat.runs import lease_store, recovery, store
 from chat.runs.engine import RunEngine
 from chat.runs.execution import RECONCILE_WAIT_SECONDS
 
@@ -87,37 +89,66 @@ class RunHost:
 
     async def _queue(self) -> None:
         while self.accepting:
-            if len(self.engine.tasks) >= settings.WORKER_MAX_RUNS:
+            room = settings.WORKER_MAX_RUNS - len(self.engine.tasks)
+            if room <= 0:
                 await asyncio.sleep(0.1)
                 continue
-            item = await redis.retry_through_outages(self._pop, what="run queue")
-            run_id = _int(item[1]) if item is not None else None
-            if item is not None and run_id is None:
-                logger.error("run queue: ignoring %r", item[1])
-            if run_id is not None:
+            items = await redis.retry_through_outages(
+                functools.partial(self._pop, room), what="run queue"
+            )
+            for item in items:
+                run_id = _int(item)
+                if run_id is None:
+                    logger.error("run queue: ignoring %r", item)
+                    continue
                 # Claimed and started beside the next BRPOP: a burst of runs must not queue
                 # up behind each one's database round trips.
                 task = asyncio.get_running_loop().create_task(self._take(run_id))
                 self._taking.add(task)
                 task.add_done_callback(self._taking.discard)
 
-    async def _pop(self) -> Any:
-        return await redis.blocking_redis().brpop([redis.queue_key()], timeout=5)
+    async def _pop(self, room: int) -> list[Any]:
+        """The runs waiting, up to `room`: the first when one comes, and with it whatever
+        queued behind it (a burst is one read, not a round trip per run)."""
+        first = await redis.blocking_redis().brpop([redis.queue_key()], timeout=5)
+        if first is None:
+            return []
+        more = None
+        if room > 1:
+            # The rest stay queued if Redis goes now: the first is not lost with them.
+            with contextlib.suppress(*redis.OUTAGE):
+                more = await redis.redis().rpop(redis.queue_key(), room - 1)
+        return [first[1], *(more or [])]
 
     async def _take(self, run_id: int) -> None:
         """Execute a run we have just been handed, unless another host already holds it."""
         try:
-            if await self.claim(run_id):
-                await self._start_claimed(run_id)
+            # Its web process told the thread's sockets when it queued it.
+            await self._start(run_id, announced=True)
         except Exception:
             logger.exception("run %s: could not be started", run_id)
 
-    async def _start_claimed(self, run_id: int) -> None:
-        settled = await recovery.settle_unstarted_cancel(run_id)
-        if settled is None:
-            self.engine.execute_here(run_id)
-        else:
-            await self.engine.hub.publish_settled(run_id, settled.thread_id, settled.frames)
+    async def _start(
+        self, run_id: int, *, dead_owners: Sequence[str] = (), announced: bool = False
+    ) -> bool:
+        """Claim and start a run, or settle a run cancelled before it started, in one trip
+        to the database (a worker's trips wait for each other in its one database thread).
+        False when another host holds it."""
+        start = functools.partial(self._claim_and_load, run_id, dead_owners)
+        taken = await database_sync_to_async(start)()
+        if isinstance(taken, store.RunContext):
+            self.engine.execute_here(run_id, context=taken, announced=announced)
+        elif taken is not None:
+            await self.engine.hub.publish_settled(run_id, taken.thread_id, taken.frames)
+        return taken is not None
+
+    def _claim_and_load(
+        self, run_id: int, dead_owners: Sequence[str]
+    ) -> recovery.Settled | store.RunContext | None:
+        claimed = lease_store.run_claim(
+            run_id=run_id, owner=self.name, lease=self.lease, dead_owners=dead_owners
+        )
+        return recovery.unstarted_or_context(run_id) if claimed else None
 
     # -- leases --------------------------------------------------------------------------
 
@@ -162,15 +193,17 @@ class RunHost:
         )
         taken = []
         for run_id, started in orphans:
-            if not self.accepting or not await self.claim(run_id, dead):
+            if not self.accepting:
                 continue
-            taken.append(run_id)
-            if started:
+            if not started:
+                if await self._start(run_id, dead_owners=dead):
+                    logger.warning("run %s: never started; started it", run_id)
+                    taken.append(run_id)
+                continue
+            if await self.claim(run_id, dead):
+                taken.append(run_id)
                 logger.warning("run %s: its process died mid-run; settling it", run_id)
                 await self._settle(run_id)
-            else:
-                logger.warning("run %s: never started; starting it", run_id)
-                await self._start_claimed(run_id)
         return taken
 
     async def _settle(self, run_id: int) -> None:

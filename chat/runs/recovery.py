@@ -129,9 +129,16 @@ def _interrupted_reply(upstream_id: str, text: str) -> StreamEvent:
     return make_event("thread.message.incomplete", data)
 
 
-async def settle_unstarted_cancel(run_id: int) -> Settled | None:
+def unstarted_or_context(run_id: int) -> Settled | store.RunContext:
+    """A run just claimed, in one trip to the database: settled, when it was cancelled before
+    anyone executed it, else its context to execute it with. (Each trip of a worker's waits
+    for the others in its one database thread: a run's start must not take three.)"""
+    return settle_unstarted_cancel(run_id) or store.run_context_load(run_id)
+
+
+def settle_unstarted_cancel(run_id: int) -> Settled | None:
     """A run cancelled before anyone executed it ends as cancelled, without an upstream."""
-    thread_id = await database_sync_to_async(lease_store.run_cancel_unstarted)(run_id)
+    thread_id = lease_store.run_cancel_unstarted(run_id)
     if thread_id is None:
         return None
     ended = store.RunOutcome(status="cancelled")

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.api_keys import api_key_user
 from chat.errors import NotFound, ServiceError
-from chat.views.decorators import DATABASE_DOWN, View
+from chat.views.decorators import DATABASE_DOWN, View, with_head
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def _authenticate(request: HttpRequest) -> JsonResponse | None:
 def v1_endpoint(**handlers: View) -> View:
     """One URL of the API, dispatching on the method; the key is checked and the user loaded
     in one hop to the database thread. Sync handlers run in the database thread."""
+    handlers = with_head(handlers)
     calls = {m: h if iscoroutinefunction(h) else sync_to_async(h) for m, h in handlers.items()}
     allowed = ", ".join(sorted(handlers))
 

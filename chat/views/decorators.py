@@ -84,12 +84,22 @@ def _answer(exc: Exception) -> HttpResponse:
     return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after)
 
 
+def with_head(handlers: dict[str, View]) -> dict[str, View]:
+    """HEAD answered as GET is, wherever GET is (RFC 9110, 9.3.2: the server sends the
+    headers only; daphne, nginx and Django's test client drop the body): monitors and link
+    checkers ask with HEAD, and a 405 looked like a broken URL."""
+    if "GET" in handlers and "HEAD" not in handlers:
+        return {**handlers, "HEAD": handlers["GET"]}
+    return handlers
+
+
 def by_method(**handlers: View) -> View:
     """One view for one URL that dispatches on the HTTP method.
 
     If any handler is async the whole view is, and the sync handlers run through
     `sync_to_async`: Django needs to know up front whether a view is a coroutine.
     """
+    handlers = with_head(handlers)
     allowed = ", ".join(sorted(handlers))
     if not any(iscoroutinefunction(handler) for handler in handlers.values()):
 
