@@ -1,4 +1,5 @@
-"""The search indexes, made and dropped by migration 0008 on whichever database it runs."""
+"""The search indexes, made and dropped by migration 0008 on whichever database it runs, and
+made again by 0010 (SQLite's with prefix indexes: `rebuild`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ _SQLITE_TABLES = (("chat_message", "content"), ("chat_thread", "title"))
 
 _SQLITE = """
 CREATE VIRTUAL TABLE {table}_fts USING fts5(
-    {column}, content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+    {column}, content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 2',
+    prefix='2 3');
 CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN
     INSERT INTO {table}_fts(rowid, {column}) VALUES (new.id, new.{column});
 END;
@@ -47,6 +49,15 @@ def create(apps: Any, schema_editor: Any) -> None:
 def drop(apps: Any, schema_editor: Any) -> None:
     for statement in _statements(schema_editor, _SQLITE_DROP, _POSTGRES_DROP):
         schema_editor.execute(statement, params=None)
+
+
+def rebuild(apps: Any, schema_editor: Any) -> None:
+    """SQLite's indexes made again as `create` makes them now: FTS5's options can only be
+    given when its table is made. PostgreSQL's GIN indexes have not changed."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    drop(apps, schema_editor)
+    create(apps, schema_editor)
 
 
 def _statements(schema_editor: Any, sqlite: str, postgres: list[str]) -> list[str]:
