@@ -7,9 +7,10 @@ Messages are looked for in two steps, because no one plan serves every word. Ask
 newest matches, the planner walks the table backwards from the newest message, computing
 each text's vector, and stops at the limit: quick for a common word, but for a rare one, or
 one only other users wrote, it reads the whole table (2.4 million texts: seconds, or a
-minute; docs/performance.md). So the newest `RECENT` messages are read that way, and the
-older ones through the GIN index (every match, then the user's newest), which costs what
-the word's matches cost, few for a word the first step did not find enough of."""
+minute; docs/performance.md). So the newest `RECENT` messages are read that way, and when
+they hold too few matches, every match is found through the GIN index, then the user's
+newest of them: that costs what the word's matches cost, few for a word the first step did
+not find enough of (a word other users wrote many times is the costly case)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,10 @@ LIMIT %s
 """
 
 # MATERIALIZED: the GIN index's matches first, whatever the planner guesses of the LIMIT.
-_OLDER = f"""
+_ALL = f"""
 WITH matches AS MATERIALIZED (
     SELECT id, thread_id FROM chat_message
-    WHERE to_tsvector('simple', content) @@ to_tsquery('simple', %s) AND id < (
-        SELECT min(id) FROM (SELECT id FROM chat_message ORDER BY id DESC LIMIT %s) r
-    )
+    WHERE to_tsvector('simple', content) @@ to_tsquery('simple', %s)
 ), found AS (
     SELECT matches.id FROM matches JOIN chat_thread t ON t.id = matches.thread_id
     WHERE t.owner_id = %s ORDER BY matches.id DESC LIMIT %s
@@ -81,10 +80,10 @@ def _messages(cursor: Any, user_id: int) -> Find:
 
     def find(expression: str, limit: int) -> list[Row]:
         rows = recent(expression, limit)
-        if len(rows) < limit:
-            more = [expression, RECENT, user_id, limit - len(rows), expression]
-            cursor.execute(_OLDER, more)
-            rows += cursor.fetchall()
-        return rows
+        if len(rows) == limit:
+            return rows
+        # Every match, the recent ones again: the answer whole, in one order.
+        cursor.execute(_ALL, [expression, user_id, limit, expression])
+        return list(cursor.fetchall())
 
     return find

@@ -7,7 +7,11 @@ and stops at the limit. Whole words are asked for before prefixes (`phases`): FT
 word's list a page at a time, but for a prefix it first merges the lists of every word
 starting with it, which for the prefix of a common word is most of the index; the prefix
 indexes of two and three letters (`schema`) spare it that for the shortest prefixes, what a
-user types first (docs/performance.md)."""
+user types first (docs/performance.md).
+
+A word other users wrote many times is walked past match by match, each checked for its
+owner: the lookup indexes (id, thread_id) and (id, owner_id) answer that from a few pages,
+the text itself read only for the rows shown."""
 
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ _MESSAGES = f"""
 SELECT m.thread_id, t.title, m.id, m.run_id, m.role,
        snippet(chat_message_fts, 0, '{START}', '{STOP}', '…', 16), m.created_at
 FROM chat_message_fts
-JOIN chat_message m ON m.id = chat_message_fts.rowid
-JOIN chat_thread t ON t.id = m.thread_id
+JOIN chat_message m INDEXED BY chat_message_search_thread_id ON m.id = chat_message_fts.rowid
+JOIN chat_thread t INDEXED BY chat_thread_search_owner_id ON t.id = m.thread_id
 WHERE chat_message_fts MATCH %s AND t.owner_id = %s
 ORDER BY chat_message_fts.rowid DESC
 LIMIT %s
@@ -35,7 +39,7 @@ _TITLES = f"""
 SELECT t.id, t.title, NULL, NULL, 'title',
        highlight(chat_thread_fts, 0, '{START}', '{STOP}'), t.updated_at
 FROM chat_thread_fts
-JOIN chat_thread t ON t.id = chat_thread_fts.rowid
+JOIN chat_thread t INDEXED BY chat_thread_search_owner_id ON t.id = chat_thread_fts.rowid
 WHERE chat_thread_fts MATCH %s AND t.owner_id = %s
 ORDER BY chat_thread_fts.rowid DESC
 LIMIT %s

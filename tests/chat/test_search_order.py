@@ -17,10 +17,11 @@ from chat.search import postgres
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True, params=[postgres.RECENT, 1], ids=["recent", "older"])
+@pytest.fixture(autouse=True, params=[postgres.RECENT, 1], ids=["recent", "gin"])
 def recent(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On PostgreSQL, the newest messages are read one way and older ones through the GIN
-    index: each test again with all but the newest message older."""
+    """On PostgreSQL, the newest messages are read one by one, and when they hold too few
+    matches every match is found through the GIN index: each test again with only the
+    newest message read one by one."""
     monkeypatch.setattr(postgres, "RECENT", request.param)
 
 
