@@ -1,8 +1,9 @@
 """The order both engines answer in: titles before messages, whole words before prefixes,
 newest first within each. A query is first run for the whole words, which an index reads
-newest first and stops at the limit; only when they fall short is it run again with every
-word also a prefix, which costs more (the engines merge the lists of every word a prefix
-starts) and finds the whole words again (those are dropped)."""
+newest first and stops at the limit; only when they fall short is it run again for the
+words as prefixes, less the whole words' matches: asked for those again, the engine would
+walk every one of them again to check its owner (a word other users wrote many times:
+docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ Find = Callable[[str, int], list[Row]]  # (expression, limit): the newest rows m
 def titles_then_messages(
     titles: Find, messages: Find, expressions: tuple[str, str], limit: int
 ) -> list[Row]:
-    """`expressions`: the whole words' and the prefixes'."""
+    """`expressions`: the whole words', and the prefixes' that are not the whole words'."""
     rows = whole_then_prefix(titles, expressions, limit)
     if len(rows) < limit:  # else no message would be shown: not looked for
         rows += whole_then_prefix(messages, expressions, limit - len(rows))
@@ -24,13 +25,11 @@ def titles_then_messages(
 
 
 def whole_then_prefix(find: Find, expressions: tuple[str, str], limit: int) -> list[Row]:
-    whole, prefix = expressions
+    whole, prefix_only = expressions
     rows = find(whole, limit)
     if len(rows) == limit:
         return rows
-    seen = {(row[0], row[2]) for row in rows}  # (thread, message): a title's message is None
-    more = [row for row in find(prefix, limit + len(rows)) if (row[0], row[2]) not in seen]
-    return rows + more[: limit - len(rows)]
+    return rows + find(prefix_only, limit - len(rows))
 
 
 def query(cursor: Any, sql: str, *params: Any) -> Find:

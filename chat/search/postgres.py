@@ -68,7 +68,8 @@ def tsquery(words: list[str], *, prefix: bool = True) -> str:
 
 
 def search(*, user_id: int, words: list[str], limit: int) -> list[Hit]:
-    expressions = (tsquery(words, prefix=False), tsquery(words))
+    whole = tsquery(words, prefix=False)
+    expressions = (whole, f"({tsquery(words)}) & !({whole})")
     with connection.cursor() as cursor:
         titles = query(cursor, _TITLES, user_id)
         rows = titles_then_messages(titles, _messages(cursor, user_id), expressions, limit)

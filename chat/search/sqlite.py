@@ -53,7 +53,8 @@ def match_expression(words: list[str], *, prefix: bool = True) -> str:
 
 
 def search(*, user_id: int, words: list[str], limit: int) -> list[Hit]:
-    expressions = (match_expression(words, prefix=False), match_expression(words))
+    whole = match_expression(words, prefix=False)
+    expressions = (whole, f"({match_expression(words)}) NOT ({whole})")
     with connection.cursor() as cursor:
         titles, messages = query(cursor, _TITLES, user_id), query(cursor, _MESSAGES, user_id)
         rows = titles_then_messages(titles, messages, expressions, limit)
