@@ -29,7 +29,7 @@ MakeThread = Callable[..., tuple[Thread, Run]]
 
 
 def results(client: Client, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    response = client.get("/api/search/", {"q": query, "limit": limit})
+    response = client.get("/api/search/", {"q": query, "limit": str(limit)})
     assert response.status_code == 200, response.content
     return list(response.json()["results"])
 
