@@ -1,12 +1,16 @@
-"""The reads of the conversation features at scale: the sidebar's first page, a search, and
-opening a thread of many messages with many branches, timed side by side in one run.
+"""The reads of the conversation features at the issue's size, on SQLite and on PostgreSQL:
+the sidebar's first page, searches, and opening a thread of 1,000 messages in 50 branches.
 
-    python -m bench.conversation [--threads N] [--messages M] [--repeat R] [--json]
+    nice -n 10 python -m bench.conversation [--backend sqlite|postgres|both]
+        [--threads 100000] [--messages 2000000] [--repeat 30] [--only sidebar open search]
+        [--json]
 
-One user's database (SQLite in a temporary directory) of N threads and M messages, written
-with bulk inserts; then each read R times through the API's own selectors (no HTTP), and the p50
-and p95 in milliseconds. The issue's targets are for 100,000 threads and 2,000,000 messages;
-the default here is a tenth of that, so that it runs in minutes on a laptop.
+One user's `threads` threads and `messages` messages, other users' rows between them
+(`bench.conversation_rows`), in a database made once and cached (`bench.conversation_store`;
+PostgreSQL beside DATABASE_URL's). Each backend runs in a process of its own (Django binds
+one database per process); each read is timed `repeat` times through the views
+(`bench.conversation_reads`) and reported as p50 / p95 in milliseconds, with the machine's
+load average before and after.
 """
 
 from __future__ import annotations
@@ -14,143 +18,94 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import statistics
-import tempfile
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
-WORDS = [
-    "river",
-    "delta",
-    "basin",
-    "valley",
-    "current",
-    "flood",
-    "bank",
-    "source",
-    "mouth",
-    "lake",
-    "stream",
-    "water",
-    "north",
-    "south",
-    "bridge",
-    "city",
-    "boat",
-    "fish",
-    "stone",
-    "rain",
-    "snow",
-]
+from bench import conversation_reads as reads
+from bench import conversation_store as store
+
+READS = ("sidebar", "open", "search")
 
 
-def timed(read: Callable[[], Any], repeat: int) -> dict[str, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        read()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 2),
-    }
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
-def text(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(words))
-
-
-def fill(threads: int, messages: int) -> tuple[Any, int]:
-    """The user, and the thread of 1,000 messages in 50 branches (the rest is spread)."""
-    from django.contrib.auth.models import User
-
-    from chat.models import Assistant, Message, Thread
-
-    rng = random.Random(7)
-    user = User.objects.create_user("bench", "", "bench-password-123")
-    assistant = Assistant.objects.get(is_default=True)
-    rows = [Thread(owner=user, assistant=assistant, title=text(rng, 4)) for _ in range(threads)]
-    made = Thread.objects.bulk_create(rows, batch_size=5000)
-    per_thread = max(1, (messages - 1000) // threads)
-    batch: list[Message] = []
-    for thread in made:
-        for i in range(per_thread):
-            role = "user" if i % 2 == 0 else "assistant"
-            batch.append(
-                Message(thread=thread, role=role, content=text(rng, 30), status="completed")
-            )
-        if len(batch) >= 20000:
-            Message.objects.bulk_create(batch)
-            batch = []
-    Message.objects.bulk_create(batch)
-    return user, branched_thread(user, assistant, rng)
-
-
-def branched_thread(user: Any, assistant: Any, rng: random.Random) -> int:
-    """A thread of 1,000 messages: 50 branches of 20, each from a message of the first."""
-    from chat.models import Message, Thread
-
-    thread = Thread.objects.create(owner=user, assistant=assistant, title="branched")
-    trunk: list[Message] = []
-    parent = None
-    for i in range(20):
-        parent = Message.objects.create(
-            thread=thread, parent=parent, role="user" if i % 2 == 0 else "assistant",
-            content=text(rng, 30), status="completed",
-        )  # fmt: skip
-        trunk.append(parent)
-    for branch in range(49):
-        parent = trunk[(branch % 10) * 2]  # from a user message: a version beside its reply
-        for i in range(20):
-            parent = Message.objects.create(
-                thread=thread, parent=parent, role="assistant" if i % 2 == 0 else "user",
-                content=text(rng, 30), status="completed",
-            )  # fmt: skip
-    return thread.pk
-
-
-def measure(threads: int, messages: int, repeat: int) -> dict[str, Any]:
+def prepare(backend: str, threads: int, messages: int) -> dict[str, Any]:
+    """Django on the cached database, made first if missing; how long that took."""
+    name = store.key(threads, messages)
+    ready = store.point_at(backend, name)
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
     from django.core.management import call_command
 
-    from chat import selectors
-    from chat.search import search
-    from chat.thread_pages import thread_page
-
-    call_command("migrate", verbosity=0)
+    django.setup()
     started = time.perf_counter()
-    user, branched = fill(threads, messages)
-    queries = ["river", "delta basin", "flo", "north bridge rain"]
+    call_command("migrate", verbosity=0)
+    migrated = time.perf_counter() - started
+    if not ready:
+        store.fill(threads, messages)
+        store.mark_ready(backend, name)
+    made = time.perf_counter() - started
+    return {"cached": ready, "migrate_seconds": round(migrated, 1), "made_seconds": round(made, 1)}
+
+
+def sizes() -> dict[str, int]:
+    from chat.models import Message, Thread
+
+    user = Thread.objects.filter(owner__username=store.USERNAME)
     return {
-        "threads": threads,
-        "messages": messages,
-        "fill_seconds": round(time.perf_counter() - started, 1),
-        "sidebar_first_page": timed(lambda: thread_page(user=user, cursor=None), repeat),
-        "search": timed(lambda: search(user=user, query=random.choice(queries)), repeat),
-        "open_1000_messages_50_branches": timed(
-            lambda: selectors.thread_detail(user=user, thread_id=branched), repeat
-        ),
+        "bench_user_threads": user.count(),
+        "bench_user_messages": Message.objects.filter(thread__in=user).count(),
+        "all_threads": Thread.objects.count(),
+        "all_messages": Message.objects.count(),
     }
+
+
+def measure(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    made = prepare(backend, args.threads, args.messages)
+    from chat.models import Thread
+
+    browser = reads.client()
+    branched = Thread.objects.filter(title="branched", owner__username=store.USERNAME).get().pk
+    result: dict[str, Any] = {"backend": backend, **made, **sizes()}
+    result["load_before"] = load_average()
+    if "sidebar" in args.only:
+        result["sidebar"] = reads.sidebar(browser, args.repeat)
+    if "open" in args.only:
+        result["open_1000_messages_50_branches"] = reads.open_thread(browser, branched, args.repeat)
+    if "search" in args.only:
+        result["search"] = reads.search(browser, args.repeat)
+    result["load_after"] = load_average()
+    return result
+
+
+def in_subprocess(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.conversation", "--backend", backend, "--json",
+               "--threads", str(args.threads), "--messages", str(args.messages),
+               "--repeat", str(args.repeat), "--only", *args.only]  # fmt: skip
+    out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--threads", type=int, default=10_000)
-    parser.add_argument("--messages", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--threads", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=2_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--only", nargs="+", choices=READS, default=list(READS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["SQLITE_PATH"] = os.path.join(tmp, "db.sqlite3")
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        import django
-
-        django.setup()
-        result = measure(args.threads, args.messages, args.repeat)
+    if args.backend == "both":
+        result: Any = [in_subprocess(backend, args) for backend in ("sqlite", "postgres")]
+    else:
+        result = measure(args.backend, args)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -56,21 +56,18 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
         thread = Thread.objects.select_related("assistant").get(pk=thread_id, owner_id=user.pk)
     except Thread.DoesNotExist:
         raise NotFound("No such thread.") from None
-    messages = list(thread.messages.order_by("created_at", "pk"))
+    # The tree from ids alone, then only the branch's rows in full: a thread of 1,000
+    # messages in 50 branches shows about 40, and building the other rows' objects (texts,
+    # runs, steps) was most of the time it took to open (docs/performance.md).
+    branch = thread_tree_load(thread_id=thread.pk).branch(thread.leaf_id)  # None: the newest's
+    messages = thread.messages.filter(pk__in=branch.message_ids).order_by("created_at", "pk")
     # Each run's steps (tool calls, usage) in the order they happened, in one query.
-    runs = list(
-        thread.runs.order_by("created_at", "pk").prefetch_related(
-            Prefetch("steps", queryset=RunStep.objects.order_by("created_at", "pk"))
-        )
+    runs = (
+        thread.runs.filter(pk__in=branch.run_ids)
+        .order_by("created_at", "pk")
+        .prefetch_related(Prefetch("steps", queryset=RunStep.objects.order_by("created_at", "pk")))
     )
-    branch = thread_tree(messages, runs).branch(thread.leaf_id)  # None: the newest's
-    on_branch, shown = set(branch.message_ids), set(branch.run_ids)
-    return ThreadDetail(
-        thread=thread,
-        messages=[message for message in messages if message.pk in on_branch],
-        runs=[run for run in runs if run.pk in shown],
-        branch=branch,
-    )
+    return ThreadDetail(thread=thread, messages=list(messages), runs=list(runs), branch=branch)
 
 
 def thread_tree(messages: Iterable[Message], runs: Iterable[Run]) -> Tree:

@@ -1,7 +1,16 @@
 """Search with PostgreSQL: `to_tsvector('simple', ...)` of message texts and thread titles,
 served by GIN indexes on those very expressions (`schema`). The 'simple' configuration
 stems nothing, as SQLite's tokenizer does not: the same words find the same messages.
-Messages come newest first, as with SQLite (ranking would score every match first)."""
+Messages come newest first, as with SQLite (ranking would score every match first).
+
+Messages are looked for in two steps, because no one plan serves every word. Asked for the
+newest matches, the planner walks the table backwards from the newest message, computing
+each text's vector, and stops at the limit: quick for a common word, but for a rare one, or
+one only other users wrote, it reads the whole table (2.4 million texts: seconds, or a
+minute; docs/performance.md). So the newest `RECENT` messages are read that way, and when
+they hold too few matches, every match is found through the GIN index, then the user's
+newest of them: that costs what the word's matches cost, few for a word the first step did
+not find enough of (a word other users wrote many times is the costly case)."""
 
 from __future__ import annotations
 
@@ -10,17 +19,36 @@ from typing import Any
 from django.db import connection
 
 from chat.search.hits import START, STOP, Hit
+from chat.search.phases import Find, Row, query, titles_then_messages
 
+RECENT = 1000  # read one by one: about 20 ms (`bench.conversation`)
 _OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=8, MaxFragments=1"
+_HIT = f"""m.thread_id, t.title, m.id, m.run_id, m.role,
+       ts_headline('simple', m.content, q, '{_OPTIONS}'), m.created_at"""
 
-_MESSAGES = f"""
-SELECT m.thread_id, t.title, m.id, m.run_id, m.role,
-       ts_headline('simple', m.content, q, '{_OPTIONS}'), m.created_at
-FROM chat_message m
-JOIN chat_thread t ON t.id = m.thread_id, to_tsquery('simple', %s) q
+_RECENT = f"""
+SELECT {_HIT}
+FROM to_tsquery('simple', %s) q
+CROSS JOIN (SELECT * FROM chat_message ORDER BY id DESC LIMIT %s) m
+JOIN chat_thread t ON t.id = m.thread_id
 WHERE to_tsvector('simple', m.content) @@ q AND t.owner_id = %s
 ORDER BY m.id DESC
 LIMIT %s
+"""
+
+# MATERIALIZED: the GIN index's matches first, whatever the planner guesses of the LIMIT.
+_ALL = f"""
+WITH matches AS MATERIALIZED (
+    SELECT id, thread_id FROM chat_message
+    WHERE to_tsvector('simple', content) @@ to_tsquery('simple', %s)
+), found AS (
+    SELECT matches.id FROM matches JOIN chat_thread t ON t.id = matches.thread_id
+    WHERE t.owner_id = %s ORDER BY matches.id DESC LIMIT %s
+)
+SELECT {_HIT}
+FROM found JOIN chat_message m ON m.id = found.id
+JOIN chat_thread t ON t.id = m.thread_id, to_tsquery('simple', %s) q
+ORDER BY m.id DESC
 """
 
 _TITLES = f"""
@@ -28,21 +56,35 @@ SELECT t.id, t.title, NULL, NULL, 'title',
        ts_headline('simple', t.title, q, '{_OPTIONS}'), t.updated_at
 FROM chat_thread t, to_tsquery('simple', %s) q
 WHERE to_tsvector('simple', t.title) @@ q AND t.owner_id = %s
-ORDER BY ts_rank(to_tsvector('simple', t.title), q) DESC, t.id DESC
+ORDER BY t.id DESC
 LIMIT %s
 """
 
 
-def tsquery(words: list[str]) -> str:
+def tsquery(words: list[str], *, prefix: bool = True) -> str:
     # Every word, each also as a prefix; words are \\w+ only, so nothing here is syntax.
-    return " & ".join(f"{word}:*" for word in words)
+    star = ":*" if prefix else ""
+    return " & ".join(f"{word}{star}" for word in words)
 
 
 def search(*, user_id: int, words: list[str], limit: int) -> list[Hit]:
-    query = tsquery(words)
+    whole = tsquery(words, prefix=False)
+    expressions = (whole, f"({tsquery(words)}) & !({whole})")
     with connection.cursor() as cursor:
-        cursor.execute(_TITLES, [query, user_id, limit])
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-        cursor.execute(_MESSAGES, [query, user_id, limit])
-        rows += cursor.fetchall()
-    return [Hit(*row) for row in rows[:limit]]
+        titles = query(cursor, _TITLES, user_id)
+        rows = titles_then_messages(titles, _messages(cursor, user_id), expressions, limit)
+    return [Hit(*row) for row in rows]
+
+
+def _messages(cursor: Any, user_id: int) -> Find:
+    recent = query(cursor, _RECENT, RECENT, user_id)
+
+    def find(expression: str, limit: int) -> list[Row]:
+        rows = recent(expression, limit)
+        if len(rows) == limit:
+            return rows
+        # Every match, the recent ones again: the answer whole, in one order.
+        cursor.execute(_ALL, [expression, user_id, limit, expression])
+        return list(cursor.fetchall())
+
+    return find

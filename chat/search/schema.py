@@ -1,14 +1,17 @@
-"""The search indexes, made and dropped by migration 0008 on whichever database it runs."""
+"""The search indexes, made and dropped by migration 0008 on whichever database it runs, and
+made again by 0010 (SQLite's with prefix indexes: `rebuild`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_SQLITE_TABLES = (("chat_message", "content"), ("chat_thread", "title"))
+# (table, text indexed, the column a match is checked on: a message's thread, a thread's owner)
+_SQLITE_TABLES = (("chat_message", "content", "thread_id"), ("chat_thread", "title", "owner_id"))
 
 _SQLITE = """
 CREATE VIRTUAL TABLE {table}_fts USING fts5(
-    {column}, content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+    {column}, content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 2',
+    prefix='2 3');
 CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN
     INSERT INTO {table}_fts(rowid, {column}) VALUES (new.id, new.{column});
 END;
@@ -20,6 +23,7 @@ CREATE TRIGGER {table}_fts_update AFTER UPDATE OF {column} ON {table} BEGIN
     INSERT INTO {table}_fts(rowid, {column}) VALUES (new.id, new.{column});
 END;
 INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild');
+CREATE INDEX IF NOT EXISTS {table}_search_{key} ON {table} (id, {key});
 """
 
 _SQLITE_DROP = """
@@ -27,6 +31,7 @@ DROP TRIGGER IF EXISTS {table}_fts_insert;
 DROP TRIGGER IF EXISTS {table}_fts_delete;
 DROP TRIGGER IF EXISTS {table}_fts_update;
 DROP TABLE IF EXISTS {table}_fts;
+DROP INDEX IF EXISTS {table}_search_{key};
 """
 
 _POSTGRES = [
@@ -49,13 +54,23 @@ def drop(apps: Any, schema_editor: Any) -> None:
         schema_editor.execute(statement, params=None)
 
 
+def rebuild(apps: Any, schema_editor: Any) -> None:
+    """SQLite's indexes made again as `create` makes them now: FTS5's options can only be
+    given when its table is made, and the lookup indexes are new. PostgreSQL's GIN indexes
+    have not changed."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    drop(apps, schema_editor)
+    create(apps, schema_editor)
+
+
 def _statements(schema_editor: Any, sqlite: str, postgres: list[str]) -> list[str]:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         return postgres
     if vendor != "sqlite":
         return []  # another database: no search index, and `search` says so
-    script = "".join(sqlite.format(table=t, column=c) for t, c in _SQLITE_TABLES)
+    script = "".join(sqlite.format(table=t, column=c, key=k) for t, c, k in _SQLITE_TABLES)
     return _split(script)
 
 

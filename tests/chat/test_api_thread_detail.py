@@ -163,8 +163,9 @@ def test_the_thread_detail_reads_steps_in_a_fixed_number_of_queries(
     for _ in range(5):
         run = Run.objects.create(thread=thread, assistant=thread.assistant, status="completed")
         run.steps.create(type="tool_calls", step_details={"tool_calls": [WEATHER_CALL]})
-    # session, user, thread with its assistant, messages, runs, all their steps
-    with django_assert_max_num_queries(6):
+    # session, user, thread with its assistant, the tree's ids (messages, runs), then the
+    # branch's messages, runs and all their steps
+    with django_assert_max_num_queries(8):
         runs = alice_client.get(f"/api/threads/{thread.pk}/").json()["runs"]
     assert [len(r["steps"]) for r in runs] == [2, 1, 1, 1, 1, 1]
     assert RunStep.objects.count() == 7
