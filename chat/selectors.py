@@ -58,7 +58,7 @@ def thread_detail(*, user: AnyUser, thread_id: int) -> ThreadDetail:
         raise NotFound("No such thread.") from None
     # The tree from ids alone, then only the branch's rows in full: a thread of 1,000
     # messages in 50 branches shows about 40, and building the other rows' objects (texts,
-    # runs, steps) was most of the time it took to open (docs/performance.md).
+    # runs, steps) was most of the time it took to open (docs/performance/conversation.md).
     branch = thread_tree_load(thread_id=thread.pk).branch(thread.leaf_id)  # None: the newest's
     messages = thread.messages.filter(pk__in=branch.message_ids).order_by("created_at", "pk")
     # Each run's steps (tool calls, usage) in the order they happened, in one query.

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     prefix search (what a user types first) then reads one list newest first and stops at
     the limit, where FTS5 otherwise merges the lists of every word the prefix starts. With
     them, lookup indexes that check a match's owner without reading its text
-    (docs/performance.md, conversation reads)."""
+    (docs/performance/conversation.md, conversation reads)."""
 
     dependencies = [
         ("chat", "0009_submitted_tool_outputs"),

@@ -3,7 +3,7 @@ newest first within each. A query is first run for the whole words, which an ind
 newest first and stops at the limit; only when they fall short is it run again for the
 words as prefixes, less the whole words' matches: asked for those again, the engine would
 walk every one of them again to check its owner (a word other users wrote many times:
-docs/performance.md)."""
+docs/performance/conversation.md)."""
 
 from __future__ import annotations
 

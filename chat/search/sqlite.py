@@ -7,7 +7,7 @@ and stops at the limit. Whole words are asked for before prefixes (`phases`): FT
 word's list a page at a time, but for a prefix it first merges the lists of every word
 starting with it, which for the prefix of a common word is most of the index; the prefix
 indexes of two and three letters (`schema`) spare it that for the shortest prefixes, what a
-user types first (docs/performance.md).
+user types first (docs/performance/conversation.md).
 
 A word other users wrote many times is walked past match by match, each checked for its
 owner: the lookup indexes (id, thread_id) and (id, owner_id) answer that from a few pages,
