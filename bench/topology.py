@@ -215,8 +215,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             for name, cpu in zip(names, each, strict=True)
         },
     }  # fmt: skip
-    # The workers' share against the whole baseline relay (reading upstream, writing sockets).
-    workers = sum(each[2:]) / max(args.workers, 1)
+    # The workers' CPU per delta (all of them: each delta is relayed by one) against the whole
+    # baseline relay's (reading upstream, writing sockets).
+    workers = sum(each[2:])
     report["worker_cpu_ratio_vs_baseline"] = round(
         1e6 * workers / max(ours.deltas, 1) / report["baseline_cpu_ms_per_1k_deltas"], 2
     )
