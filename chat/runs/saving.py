@@ -15,9 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError
-
-from chat.runs.writer import in_writes_thread
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +30,11 @@ T = TypeVar("T")
 
 
 async def save_until_it_lands(write: Callable[[], object], *, what: str) -> bool:
-    """Run `write` in the engine's writes thread until it succeeds; False if it cannot
-    (logged)."""
+    """Run `write` in the ORM's thread until it succeeds; False if it cannot (logged)."""
     backoff = FIRST_BACKOFF_SECONDS
     while True:
         try:
-            await in_writes_thread(write)()
+            await database_sync_to_async(write)()
             return True
         except _PASSING as exc:
             logger.warning("%s: not saved yet (%s); retrying in %.1f s", what, exc, backoff)

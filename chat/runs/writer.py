@@ -14,12 +14,6 @@ Writes of one kind queued next to each other (a class with a `run_batch` classme
 `store.Checkpoint`) run as one batch. While writes keep coming, trips are at least
 `TRIP_INTERVAL` apart, so that more of them share one: nothing waits on a checkpoint, and a
 run that waits for its writes (`close`, at its end) cuts the pause short.
-
-The trips run in a thread of their own (`in_writes_thread`, with its own database
-connection), as does each run's final save (`saving`), not in the one thread where the
-process's other ORM calls wait their turn: a trip of a hundred writes, or twenty runs' ends a
-second, must not hold up the one read that starts the next run (a worker relaying 200
-streams made each new run wait seconds for its first token).
 """
 
 from __future__ import annotations
@@ -29,16 +23,14 @@ import contextlib
 import contextvars
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 
 Write = Callable[[], Any]
-T = TypeVar("T")
 # At most this many writes per trip, so that a burst of run starts or ends cannot keep the
 # thread busy long enough to delay another run's checkpoint by much.
 BATCH_LIMIT = 100
@@ -123,20 +115,8 @@ def _is_marker(item: Any) -> bool:
     return isinstance(item, asyncio.Future)
 
 
-# One thread: a process's writes run one at a time, in the order they were handed over.
-_WRITES_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-writes")
-
-
-def in_writes_thread(write: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """`write` as an awaitable run in the engine's writes thread."""
-    return database_sync_to_async(write, thread_sensitive=False, executor=_WRITES_THREAD)
-
-
-async def _run_in_thread(writes: list[Write]) -> list[int]:
-    return await in_writes_thread(_run_writes)(writes)
-
-
-def _run_writes(writes: list[Write]) -> list[int]:
+@database_sync_to_async
+def _run_in_thread(writes: list[Write]) -> list[int]:
     failed: list[int] = []
     index = 0
     while index < len(writes):
