@@ -119,6 +119,11 @@ def thread_delete(*, thread: Thread) -> None:
     and deletes the upstream copy: `RunEngine.delete_upstream_thread`). What its active runs
     hold of the user's budget is released: they will never end to release it."""
     with transaction.atomic():
+        # The thread's runs locked first: a run ending meanwhile (`store.run_finish` locks
+        # its run too) either saved its steps and replies before (and they are deleted
+        # with it) or finds its run gone; otherwise its rows arrived after the cascade
+        # collected what to delete, and the delete failed on them.
+        list(thread.runs.select_for_update().values_list("pk", flat=True))
         active = thread.runs.filter(status__in=Run.ACTIVE_STATUSES)
         held = sum(active.values_list("budget_reserved", flat=True))
         if held:

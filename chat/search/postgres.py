@@ -7,8 +7,8 @@ Messages are looked for in two steps, because no one plan serves every word. Ask
 newest matches, the planner walks the table backwards from the newest message, computing
 each text's vector, and stops at the limit: quick for a common word, but for a rare one, or
 one only other users wrote, it reads the whole table (2.4 million texts: seconds, or a
-minute; docs/performance/conversation.md). So the newest `RECENT` messages are read that way, and when
-they hold too few matches, every match is found through the GIN index, then the user's
+minute; docs/performance/conversation.md). So the newest `RECENT` messages are read that way,
+and when they hold too few matches, every match is found through the GIN index, then the user's
 newest of them: that costs what the word's matches cost, few for a word the first step did
 not find enough of (a word other users wrote many times is the costly case)."""
 

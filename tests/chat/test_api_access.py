@@ -114,13 +114,13 @@ def test_the_api_answers_401_when_not_logged_in(client: Client, method: str, url
 @pytest.mark.parametrize(
     ("method", "url", "allowed"),
     [
-        ("put", "/api/threads/", "GET, POST"),
-        ("delete", "/api/threads/", "GET, POST"),
-        ("post", "/api/threads/{id}/", "DELETE, GET, PATCH"),
+        ("put", "/api/threads/", "GET, HEAD, POST"),
+        ("delete", "/api/threads/", "GET, HEAD, POST"),
+        ("post", "/api/threads/{id}/", "DELETE, GET, HEAD, PATCH"),
         ("get", "/api/threads/{id}/messages/", "POST"),
         ("get", "/api/threads/{id}/runs/{run}/cancel/", "POST"),
-        ("post", "/api/usage/", "GET"),
-        ("post", "/api/assistants/", "GET"),
+        ("post", "/api/usage/", "GET, HEAD"),
+        ("post", "/api/assistants/", "GET, HEAD"),
     ],
 )
 def test_wrong_methods_are_405(
