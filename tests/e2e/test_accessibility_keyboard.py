@@ -91,7 +91,8 @@ def test_regenerate_waits_for_the_run_to_end_and_then_regenerates(
     expect(replies.nth(1)).to_have_attribute("data-status", "completed", timeout=30_000)
     replies.nth(1).locator(".branch-regenerate").click()
     expect(replies.nth(1).locator(".branch-position")).to_have_text("2/2", timeout=30_000)
-    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2)
+    # The new version streams 40 tokens at 8 a second: about 5 s to complete.
+    expect(page.locator(f"{REPLY}[data-status=completed]")).to_have_count(2, timeout=30_000)
     expect(page.locator("#stop-button")).to_be_hidden()
     expect(page.locator("#composer-error")).to_be_hidden()
     assert page.evaluate("window.__clickableWhileBusy") == []
