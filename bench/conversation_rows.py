@@ -24,8 +24,8 @@ START = datetime(2025, 1, 1)
 
 THREAD_COLUMNS = ("id", "owner_id", "assistant_id", "title", "upstream_thread_id", "metadata",
                   "leaf_id", "created_at", "updated_at")  # fmt: skip
-MESSAGE_COLUMNS = ("id", "thread_id", "run_id", "parent_id", "role", "content", "status",
-                   "upstream_message_id", "annotations", "metadata", "created_at",
+MESSAGE_COLUMNS = ("id", "thread_id", "owner_id", "run_id", "parent_id", "role", "content",
+                   "status", "upstream_message_id", "annotations", "metadata", "created_at",
                    "updated_at")  # fmt: skip
 RUN_COLUMNS = ("id", "thread_id", "assistant_id", "upstream_run_id", "status", "model",
                "created_at", "completed_at", "prompt_tokens", "completion_tokens",
@@ -70,7 +70,7 @@ def message_batches(plan: Plan, batch: int = 20_000) -> Iterator[list[tuple]]:
         contents = texts(rng, count)
         if owner != plan.user_id:
             contents = [_with_others_word(rng, text) for text in contents]
-        rows += _chain(plan, thread_id, contents, when)
+        rows += _chain(plan, (thread_id, owner), contents, when)
         last = rows[-1][-1] if contents else stamp(when)
         plan.thread_rows.append(_thread(plan, thread_id, owner, texts(rng, 1, low=3, high=6)[0],
                                         stamp(when), last))  # fmt: skip
@@ -96,21 +96,22 @@ def _thread(plan: Plan, pk: int, owner: int, title: str, created: str, updated: 
     return (pk, owner, plan.assistant_id, title, "", "{}", None, created, updated)
 
 
-def _chain(plan: Plan, thread_id: int, contents: list[str], when: datetime) -> list[tuple]:
+def _chain(plan: Plan, thread: tuple[int, int], contents: list[str], when: datetime) -> list[tuple]:
     rows, parent = [], None
     for i, content in enumerate(contents):
         role = "user" if i % 2 == 0 else "assistant"
         pk = plan.next_message
         plan.next_message += 1
-        rows.append(_message(pk, thread_id, None, parent, role, content, when, i))
+        rows.append(_message(pk, thread, None, parent, role, content, when, i))
         parent = pk
     return rows
 
 
-def _message(pk: int, thread_id: int, run_id: int | None, parent: int | None, role: str,
+def _message(pk: int, thread: tuple[int, int], run_id: int | None, parent: int | None, role: str,
              content: str, when: datetime, i: int) -> tuple:  # fmt: skip
+    """A message row in `thread` (its id and its owner's)."""
     at = stamp(when + timedelta(seconds=10 * i))
-    return (pk, thread_id, run_id, parent, role, content, "completed", "", "[]", "{}", at, at)
+    return (pk, *thread, run_id, parent, role, content, "completed", "", "[]", "{}", at, at)
 
 
 def branched_rows(plan: Plan, rng: random.Random) -> list[tuple]:
@@ -141,7 +142,8 @@ def _branch(plan: Plan, rng: random.Random, thread_id: int, prompt: tuple | None
             run_id = _run(plan, thread_id, prompt[0] if role != "user" and prompt else None, when)
         pk = plan.next_message
         plan.next_message += 1
-        rows.append(_message(pk, thread_id, run_id, parent, role, content, when, len(rows)))
+        thread = (thread_id, plan.user_id)
+        rows.append(_message(pk, thread, run_id, parent, role, content, when, len(rows)))
         if role != "user":
             _step(plan, run_id, pk, when)
             run_id = None

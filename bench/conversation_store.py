@@ -5,7 +5,7 @@ migration then builds its indexes over the data, as it would on a server).
 
 Rows go in with their ids in one transaction (executemany on SQLite, COPY on PostgreSQL), the
 search indexes dropped first and made again after by the app's own code (`chat.search.schema`,
-what migration 0008 runs): FTS5's rebuild, PostgreSQL's CREATE INDEX ... GIN.
+what migrations 0008 and 0012 run): FTS5's rebuild, PostgreSQL's CREATE INDEX ... GIN.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from bench.conversation_rows import (
 )
 from bench.scratch_db import _admin
 
-VERSION = 1  # change it when the rows change: every cached database is then made again
+VERSION = 2  # change it when the rows change: every cached database is then made again
 CACHE = Path(os.environ.get("CHAT_BENCH_CACHE", Path.home() / ".cache" / "chat-bench"))
 USERNAME, PASSWORD = "bench", "bench-password-123"
 
@@ -108,6 +108,7 @@ def fill(threads: int, messages: int) -> None:
         insert("chat_runstep", STEP_COLUMNS, plan.step_rows)
     with connection.schema_editor(atomic=False) as editor:
         schema.create(None, editor)
+        schema.by_owner(None, editor)
     _after_fill()
 
 

@@ -212,6 +212,7 @@ def _run_create(*, thread: Thread, content: str, parent_id: int | None, reserved
     # holds it (a cycle, left for a full collection of the garbage collector).
     run.user_message = Message.objects.create(
         thread_id=thread.pk,
+        owner_id=thread.owner_id,
         run_id=run.pk,
         parent_id=parent_id,
         role=Message.Role.USER,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -190,6 +191,19 @@ class Message(models.Model):
         INCOMPLETE = "incomplete"
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    # The thread's owner, copied: PostgreSQL's search index holds it beside the words, so a
+    # search reads only its user's matches, not every user's (`chat.search.postgres`). A
+    # thread's owner never changes (read-only in the admin); its cascade deletes the rows.
+    # Null only in the database: a NOT NULL column would make SQLite copy the table, and
+    # the copy would lose its search triggers. `save` fills it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
     run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
@@ -215,6 +229,12 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Callers that hold the owner's id pass it and spare the query for the thread.
+        if self.owner_id is None:
+            self.owner_id = self.thread.owner_id
+        super().save(*args, **kwargs)
 
 
 class RunStep(models.Model):

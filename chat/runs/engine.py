@@ -216,3 +216,9 @@ class RunEngine:
         task = self.tasks.get(run_id)
         if task is not None:
             await asyncio.shield(task)
+
+    async def background_done(self) -> None:
+        """Wait for the work nobody waits for (titles, deletes) to end: for tests, whose
+        event loop closes after each one and would cut a title's request mid-way."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

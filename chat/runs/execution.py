@@ -293,7 +293,7 @@ class RunExecution:
             pks = self._message_pks  # filled in the writer's order: earlier replies are in it
             pks[upstream_id] = store.assistant_message_open(
                 run_id=self.ctx.run_id,
-                thread_id=self.ctx.thread_id,
+                thread=(self.ctx.thread_id, self.ctx.owner_id),
                 upstream_message_id=upstream_id,
                 parent_id=max(pks.values()) if pks else self.ctx.user_message_id,
             )

@@ -31,6 +31,7 @@ from chat.storable import storable, storable_json
 class RunContext:
     run_id: int
     thread_id: int
+    owner_id: int  # the thread's: its replies' `Message.owner`
     assistant: Assistant
     upstream_thread_id: str
     user_message_id: int
@@ -128,6 +129,7 @@ def run_context(run: Run, user_message: Message) -> RunContext:
     return RunContext(
         run_id=run.pk,
         thread_id=run.thread_id,
+        owner_id=thread.owner_id,
         assistant=assistant,
         upstream_thread_id=upstream_thread_id,
         user_message_id=user_message.pk,
@@ -172,11 +174,13 @@ def run_mark_started(
 
 
 def assistant_message_open(
-    *, run_id: int, thread_id: int, upstream_message_id: str, parent_id: int | None
+    *, run_id: int, thread: tuple[int, int], upstream_message_id: str, parent_id: int | None
 ) -> int:
-    """A reply's row after `parent_id` (its user message, or the run's previous reply)."""
+    """A reply's row after `parent_id` (its user message, or the run's previous reply), in
+    `thread`: its id and its owner's."""
     message = Message.objects.create(
-        thread_id=thread_id,
+        thread_id=thread[0],
+        owner_id=thread[1],
         run_id=run_id,
         parent_id=parent_id,
         role=Message.Role.ASSISTANT,
@@ -272,10 +276,10 @@ def _save_reply(run_id: int, upstream_id: str, outcome: RunOutcome, pks: dict[st
     content, status, annotations = outcome.messages[upstream_id]
     pk = pks.get(upstream_id)
     if pk is None:
-        thread_id = Run.objects.values_list("thread_id", flat=True).get(pk=run_id)
+        thread = Run.objects.values_list("thread_id", "thread__owner_id").get(pk=run_id)
         pk = pks[upstream_id] = assistant_message_open(
             run_id=run_id,
-            thread_id=thread_id,
+            thread=thread,
             upstream_message_id=upstream_id,
             parent_id=reply_parent(run_id, pks),
         )

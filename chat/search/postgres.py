@@ -8,9 +8,9 @@ newest matches, the planner walks the table backwards from the newest message, c
 each text's vector, and stops at the limit: quick for a common word, but for a rare one, or
 one only other users wrote, it reads the whole table (2.4 million texts: seconds, or a
 minute; docs/performance/conversation.md). So the newest `RECENT` messages are read that way,
-and when they hold too few matches, every match is found through the GIN index, then the user's
-newest of them: that costs what the word's matches cost, few for a word the first step did
-not find enough of (a word other users wrote many times is the costly case)."""
+and when they hold too few matches, every match of the user's is found through the GIN index
+(which holds each message's owner), then the newest of them: that costs what the user's
+matches cost, few for a word the first step did not find enough of."""
 
 from __future__ import annotations
 
@@ -31,19 +31,19 @@ SELECT {_HIT}
 FROM to_tsquery('simple', %s) q
 CROSS JOIN (SELECT * FROM chat_message ORDER BY id DESC LIMIT %s) m
 JOIN chat_thread t ON t.id = m.thread_id
-WHERE to_tsvector('simple', m.content) @@ q AND t.owner_id = %s
+WHERE to_tsvector('simple', m.content) @@ q AND m.owner_id = %s
 ORDER BY m.id DESC
 LIMIT %s
 """
 
 # MATERIALIZED: the GIN index's matches first, whatever the planner guesses of the LIMIT.
+# The index holds each message's owner beside its words: the user's matches only.
 _ALL = f"""
 WITH matches AS MATERIALIZED (
-    SELECT id, thread_id FROM chat_message
-    WHERE to_tsvector('simple', content) @@ to_tsquery('simple', %s)
+    SELECT id FROM chat_message
+    WHERE owner_id = %s AND to_tsvector('simple', content) @@ to_tsquery('simple', %s)
 ), found AS (
-    SELECT matches.id FROM matches JOIN chat_thread t ON t.id = matches.thread_id
-    WHERE t.owner_id = %s ORDER BY matches.id DESC LIMIT %s
+    SELECT id FROM matches ORDER BY id DESC LIMIT %s
 )
 SELECT {_HIT}
 FROM found JOIN chat_message m ON m.id = found.id
@@ -84,7 +84,7 @@ def _messages(cursor: Any, user_id: int) -> Find:
         if len(rows) == limit:
             return rows
         # Every match, the recent ones again: the answer whole, in one order.
-        cursor.execute(_ALL, [expression, user_id, limit, expression])
+        cursor.execute(_ALL, [user_id, expression, limit, expression])
         return list(cursor.fetchall())
 
     return find

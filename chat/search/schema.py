@@ -1,5 +1,6 @@
 """The search indexes, made and dropped by migration 0008 on whichever database it runs, and
-made again by 0010 (SQLite's with prefix indexes: `rebuild`)."""
+made again by 0010 (SQLite's with prefix indexes: `rebuild`) and 0012 (PostgreSQL's message
+index with each message's owner: `by_owner`)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ _POSTGRES_DROP = [
 ]
 
 
+# btree_gin (migration 0011) lets one GIN index hold an integer beside a text vector: a
+# search then reads the posting list of its word for its user only.
+_POSTGRES_BY_OWNER = [
+    "DROP INDEX IF EXISTS chat_message_search",
+    "CREATE INDEX chat_message_search ON chat_message"
+    " USING GIN (owner_id, to_tsvector('simple', content))",
+]
+_POSTGRES_BY_WORDS = [_POSTGRES_DROP[0], _POSTGRES[0]]
+
+
 def create(apps: Any, schema_editor: Any) -> None:
     for statement in _statements(schema_editor, _SQLITE, _POSTGRES):
         schema_editor.execute(statement, params=None)
@@ -62,6 +73,32 @@ def rebuild(apps: Any, schema_editor: Any) -> None:
         return
     drop(apps, schema_editor)
     create(apps, schema_editor)
+
+
+def fill_owners(apps: Any, schema_editor: Any) -> None:
+    """Each message's owner, from its thread: for rows written before `Message.owner`."""
+    schema_editor.execute(_FILL_OWNERS, params=None)
+
+
+_FILL_OWNERS = """
+UPDATE chat_message SET owner_id = (
+    SELECT owner_id FROM chat_thread WHERE chat_thread.id = chat_message.thread_id
+) WHERE owner_id IS NULL
+"""
+
+
+def by_owner(apps: Any, schema_editor: Any) -> None:
+    _postgres_only(schema_editor, _POSTGRES_BY_OWNER)
+
+
+def by_words(apps: Any, schema_editor: Any) -> None:
+    _postgres_only(schema_editor, _POSTGRES_BY_WORDS)
+
+
+def _postgres_only(schema_editor: Any, statements: list[str]) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in statements:
+            schema_editor.execute(statement, params=None)
 
 
 def _statements(schema_editor: Any, sqlite: str, postgres: list[str]) -> list[str]:

@@ -84,6 +84,9 @@ async def test_a_markdown_reply_is_persisted_whole(alice: Any) -> None:
     reply = await reply_of(run)
     assert (reply.content, reply.status, run.status) == (text, "completed", "completed")
     assert run.completion_tokens == 300 and not run.usage_estimated
+    # The search index finds a message by its owner: the reply's is the thread's.
+    owners = Message.objects.filter(run=run).values_list("owner_id", flat=True)
+    assert {owner async for owner in owners} == {alice.pk}
 
 
 async def test_a_weather_question_runs_the_tool_and_continues(alice: Any, settings: Any) -> None:
