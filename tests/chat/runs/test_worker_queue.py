@@ -1,5 +1,6 @@
 """A worker's queue (`RunHost._queue`) on the real Redis: a burst of queued runs is taken in
-one read and every run of it starts; what is not a run id is skipped, not fatal.
+one read and every run of it starts; what is not a run id is skipped, not fatal; a run
+starts while the ORM's thread is busy.
 
 Skips without REDIS_URL, and fails instead with REQUIRE_SERVICES=1 (CI).
 """
@@ -7,11 +8,14 @@ Skips without REDIS_URL, and fails instead with REQUIRE_SERVICES=1 (CI).
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.db import connection
 from pytest_django import Settings
 
 from chat import services
@@ -69,3 +73,36 @@ async def test_a_burst_of_queued_runs_is_taken_in_one_read(alice: Any, settings:
 async def _completed(run_id: int) -> None:
     while (await Run.objects.aget(pk=run_id)).status != "completed":  # noqa: ASYNC110
         await asyncio.sleep(0.05)  # another process's database row: nothing to wait on
+
+
+async def test_a_run_starts_while_the_orm_thread_is_busy(alice: Any, settings: Settings) -> None:
+    """A run's claim and context load go through the start lane: under load the ORM's one
+    thread is busy with other runs' writes, and the first word waited behind them."""
+    (run_id,) = await queued_runs(alice, 1)
+    host = RunHost(RunEngine(), consume_queue=True)
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(10))
+    queue = asyncio.get_running_loop().create_task(host._queue())
+    try:
+        claimed = await asyncio.wait_for(_claimed(run_id, host.name), 5)
+        held = not busy.done()
+    finally:
+        release.set()
+        queue.cancel()
+        await asyncio.gather(busy, queue, *host.engine.tasks.values(), return_exceptions=True)
+    assert claimed and held  # claimed while the ORM's thread was still held
+
+
+async def _claimed(run_id: int, owner: str) -> bool:
+    # Read on a thread of its own: the ORM's one thread is the one held.
+    read = sync_to_async(_lease_owner, thread_sensitive=False)
+    while await read(run_id) != owner:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)  # another process's database row: nothing to wait on
+    return True
+
+
+def _lease_owner(run_id: int) -> str:
+    try:
+        return str(Run.objects.values_list("lease_owner", flat=True).get(pk=run_id))
+    finally:
+        connection.close()  # this thread's connection: the test database is dropped after
