@@ -23,6 +23,7 @@ from chat.fanout.runlog import Hub, RunLog, event_frame
 from chat.models import Run
 from chat.runs import get_engine
 from chat.socket_frames import parse_frame, resume_query, whole_number
+from chat.socket_session import still_signed_in
 from chat.socket_tenancy import SocketTenancy
 
 CLOSE_UNAUTHENTICATED = 4401  # not logged in, or the session logged out
@@ -57,6 +58,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             self.next_seq[resume[0]] = resume[1] + 1
         await self.hub.follow(self.thread_id, self)
         self._following = True
+        self._session_checked_at = asyncio.get_running_loop().time()
         self._schedule_heartbeat()
         await self._replay_on_connect(active_run)
 
@@ -79,10 +81,21 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self._schedule_heartbeat()
 
     async def _send_heartbeat(self) -> None:
+        if not await self._session_holds():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         await self._frame("heartbeat", None, {})
         await self.hub.follow(self.thread_id, self)  # renews what following needs
         if self.tenancy is not None:
             await self.tenancy.renew()
+
+    async def _session_holds(self) -> bool:
+        # Every WS_SESSION_CHECK_SECONDS, not every beat: a read of the session store each.
+        now = asyncio.get_running_loop().time()
+        if now - self._session_checked_at < settings.WS_SESSION_CHECK_SECONDS:
+            return True
+        self._session_checked_at = now
+        return await still_signed_in(self.scope)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")

@@ -285,6 +285,9 @@ RUNS_PER_MINUTE = env_int("RUNS_PER_MINUTE", 20, minimum=1)
 # each time it has used it (chat.budgets.ledger).
 BUDGET_RUN_ALLOWANCE_TOKENS = env_int("BUDGET_RUN_ALLOWANCE_TOKENS", 2000, minimum=1)
 WS_HEARTBEAT_SECONDS = env_float("WS_HEARTBEAT_SECONDS", 20.0, minimum=0.5)
+# How often an open socket's session is read again (at a heartbeat): a password change, a
+# deactivated account or an expired session closes the socket within this (chat.socket_session).
+WS_SESSION_CHECK_SECONDS = env_float("WS_SESSION_CHECK_SECONDS", 300.0, minimum=0.0)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 65536, minimum=1024)
 # Sockets one user may hold open at once, across processes with Redis (chat/socket_cap.py):
 # one per open chat tab.
