@@ -209,6 +209,12 @@ class ChatApp {
 
   onFrame(frame) {
     if (frame.event === "thread.branch") return this.refreshThread(); // switched in some tab
+    // A run whose frames this server cannot give (settled after its process died, lost from
+    // a stream): its state is the database's.
+    if (frame.event === "resync") {
+      this.view.stopTrustingLive(frame.run_id);
+      return this.refreshThread();
+    }
     if (frame.event === "thread.title") return this.titled(frame.data?.title);
     if (frame.event === "error" && frame.run_id == null) {
       this.showComposerError(frame.data?.message ?? "The server reported an error.");

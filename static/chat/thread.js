@@ -41,6 +41,13 @@ export class ThreadView {
     return null;
   }
 
+  // The server cannot give this run's frames (`resync`): the database's state is the truth
+  // now, even for a reply this tab was streaming (which history otherwise leaves alone).
+  stopTrustingLive(runId) {
+    const reply = this.replies.get(String(runId));
+    if (reply) reply.live = false;
+  }
+
   // ---- history ----------------------------------------------------------------------------
 
   // Build or reconcile the list from the API. Runs that are streaming live in this tab keep

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +89,9 @@ class AppServer:
         for code in setup:
             _manage(self.env, "shell", "-c", code)
 
-    def start(self) -> None:
+    def start(self, *, probe: bool = True) -> None:
+        """Serve, and wait until the login page answers; without `probe`, only until the port
+        takes connections, so that the first request is a client's (a browser reconnecting)."""
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
         with self.app.log.open("ab") as log_file:
             self.process = subprocess.Popen(
@@ -99,7 +101,10 @@ class AppServer:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
-        _wait_ready(f"{self.app.url}/accounts/login/", self.process, self.app.log)
+        if probe:
+            _wait_ready(f"{self.app.url}/accounts/login/", self.process, self.app.log)
+        else:
+            _wait_listening(self.port, self.process, self.app.log)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -132,6 +137,17 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the app was not ready within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
+        with suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the app did not listen within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
