@@ -41,6 +41,8 @@ $(UV):
 
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py ensure_assistant "Simulator (Chat Completions)" \
+		--protocol chat_completions --model gpt-4o --if-missing
 	DEBUG=1 $(BIN)/python manage.py recover_runs --wait 0
 	# The precompressed static files (config/static_storage.py), which config/asgi.py sends as
 	# nginx does; --nostatic leaves static files to it rather than to runserver's own handler.

@@ -106,7 +106,8 @@ start() {
     echo "local-model: serving on 127.0.0.1:$port (pid $pid, log $log); stop it: kill $pid"
   fi
   cat <<EOF
-Point an assistant at it (admin: /admin/chat/assistant/add/):
+make run-local-model offers it as the assistant "Local model (SmolLM2)"; to point another
+assistant at it (admin: /admin/chat/assistant/add/):
   protocol  Chat Completions
   base URL  http://127.0.0.1:$port/v1
   model     $MODEL_ALIAS

@@ -139,6 +139,13 @@ def test_ensure_assistant_creates_then_updates_by_name(db: None) -> None:
     call_command("ensure_assistant", *args, "--model", "smaller")
     [assistant] = Assistant.objects.filter(name="Local")
     assert (assistant.model, assistant.context_window) == ("smaller", None)
+    # `make run`'s: the built-in simulator (a blank base URL), created once, edits kept.
+    simulator = ["Sim", "--protocol", "chat_completions", "--model", "gpt-4o", "--if-missing"]
+    call_command("ensure_assistant", *simulator)
+    Assistant.objects.filter(name="Sim").update(model="edited in the admin")
+    call_command("ensure_assistant", *simulator)
+    [sim] = Assistant.objects.filter(name="Sim")
+    assert (sim.base_url, sim.model) == ("", "edited in the admin")
     with pytest.raises(CommandError, match="not a valid assistant"):
         call_command("ensure_assistant", "Bad", "--protocol", "responses", "--base-url", "x",
                      "--model", "m", "--context-window", "-3")  # fmt: skip
