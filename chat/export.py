@@ -47,14 +47,37 @@ def _steps(run: Run) -> list[RunStep]:
     return sorted(run.steps.all(), key=lambda step: (step.created_at, step.pk))
 
 
+INCOMPLETE_NOTE = "*(This reply is incomplete: it was stopped or cut off before its end.)*"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
 def thread_markdown(thread: Thread, messages: list[Message]) -> str:
     """The branch on show (`messages`, oldest first) as Markdown."""
     lines = [f"# {thread.title or 'Untitled chat'}", ""]
     for message in messages:
         if not message.content:
             continue
-        lines += [f"## {ROLE_HEADINGS.get(message.role, message.role)}", "", message.content, ""]
+        lines += [f"## {ROLE_HEADINGS.get(message.role, message.role)}", "", message.content]
+        if message.status == Message.Status.INCOMPLETE:
+            lines += [*_closing_fence(message.content), "", INCOMPLETE_NOTE]
+        lines.append("")
     return "\n".join(lines)
+
+
+def _closing_fence(text: str) -> list[str]:
+    """The fence that closes a code block a cut-off reply left open (else the rest of the
+    file would read as code), or nothing."""
+    open_fence = None
+    for line in text.splitlines():
+        found = _FENCE.match(line)
+        if found is None:
+            continue
+        mark = found.group(1)
+        if open_fence is None:
+            open_fence = mark
+        elif mark[0] == open_fence[0] and len(mark) >= len(open_fence):
+            open_fence = None
+    return [open_fence] if open_fence else []
 
 
 def as_json(data: dict[str, Any]) -> bytes:

@@ -76,6 +76,21 @@ def test_markdown_is_the_branch_on_show(
     assert "Old answer" not in text
 
 
+def test_markdown_marks_a_cut_off_reply_and_closes_its_code_block(
+    alice: User, alice_client: Client, make_thread: MakeThread
+) -> None:
+    thread, run = make_thread(alice, content="Some code", status="cancelled")
+    user = run.messages.get(role="user")
+    Message.objects.create(
+        thread=thread, run=run, parent=user, role="assistant", status="incomplete",
+        content="Here:\n\n```python\ndef f():\n    return",
+    )  # fmt: skip
+    text = alice_client.get(f"/api/threads/{thread.pk}/export/?format=md").content.decode()
+    reply = text.split("## Assistant\n\n", 1)[1]
+    assert reply.startswith("Here:\n\n```python\ndef f():\n    return\n```\n\n*(This reply")
+    assert "incomplete" in reply
+
+
 def test_the_archive_holds_each_of_the_users_threads(
     alice: User, alice_client: Client, make_thread: MakeThread,
     branched: tuple[Thread, Message, Message],
