@@ -5,6 +5,8 @@ Synchronous ORM code, awaited through `database_sync_to_async`."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -18,8 +20,9 @@ from chat.runs.accounting import run_account_end
 
 def run_ids_unheld() -> list[int]:
     """Active runs under no live lease: at a lone process's start, the ones a dead process
-    left. A run under a live lease is being executed by a live process: not ours."""
-    live_lease = Q(lease_expires_at__gt=timezone.now())
+    left. A run under a live lease is being executed by a live process: not ours; a lease
+    whose owner was a process of this host that is gone (killed) holds nothing."""
+    live_lease = Q(lease_expires_at__gt=timezone.now()) & ~Q(lease_owner__in=dead_owners_here())
     active = Run.objects.filter(status__in=Run.ACTIVE_STATUSES).exclude(live_lease)
     return list(active.values_list("pk", flat=True))
 
@@ -57,6 +60,28 @@ def lease_owners() -> list[str]:
     """The processes holding leases on active runs."""
     active = Run.objects.filter(status__in=Run.ACTIVE_STATUSES).exclude(lease_owner="")
     return list(active.values_list("lease_owner", flat=True).distinct())
+
+
+def dead_owners_here() -> list[str]:
+    """The lease owners that were processes of this host and are gone (killed)."""
+    return [owner for owner in lease_owners() if _gone_from_this_host(owner)]
+
+
+def _gone_from_this_host(owner: str) -> bool:
+    """A lease owner (`engine.process_name`) that was a process of this host, now gone: its
+    runs need not wait for their leases to run out (a supervisor restarting a killed server
+    would otherwise leave its threads answering 409 for a lease's length)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def runs_renew(

@@ -27,9 +27,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import os
 import random
-import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -192,8 +190,7 @@ class RunHost:
 
     async def sweep(self) -> list[int]:
         """Take over runs whose process died, and runs nobody took; returns their ids."""
-        owners = await database_sync_to_async(lease_store.lease_owners)()
-        dead = [owner for owner in owners if _gone_from_this_host(owner)]
+        dead = await database_sync_to_async(lease_store.dead_owners_here)()
         orphans = await database_sync_to_async(lease_store.runs_orphaned)(
             lease=self.lease, dead_owners=dead
         )
@@ -239,23 +236,6 @@ class RunHost:
                     await self.engine.cancel(run_id)
         finally:
             await pubsub.aclose()
-
-
-def _gone_from_this_host(owner: str) -> bool:
-    """A lease owner (`engine.process_name`) that was a process of this host, now gone: its
-    runs need not wait for their leases to run out (a supervisor restarting a killed server
-    would otherwise leave its threads answering 409 for a lease's length)."""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, someone else's
-    return False
 
 
 def _int(value: object) -> int | None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import io
+import os
+import socket
+import subprocess
+import sys
 from typing import Any
 
 import httpx
 import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
+from django.utils import timezone
 
 from chat.models import Assistant, Message, Run
 from chat.runs.recovery import recover_interrupted_runs
@@ -69,3 +76,34 @@ def test_a_run_the_upstream_never_knew_keeps_its_checkpoint(alice: Any) -> None:
     assert (run.status, run.last_error["code"]) == ("failed", "interrupted")
     assert (reply.content, reply.status) == ("Partial te", "incomplete")
     assert run.usage_estimated
+
+
+def test_a_run_whose_killed_process_held_a_live_lease_is_recovered_at_start(
+    alice: Any,
+) -> None:
+    """`make run` after a crash: the dead server's lease has not run out yet, but its process
+    is gone from this host, so the lease holds nothing."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _, run = thread_create(owner=alice, content="Hi there")
+    Run.objects.filter(pk=run.pk).update(
+        status="in_progress",
+        lease_owner=f"{socket.gethostname()}:{dead.pid}:daphne",
+        lease_expires_at=timezone.now() + dt.timedelta(minutes=5),
+    )
+    out = io.StringIO()
+    call_command("recover_runs", "--wait", "0", stdout=out)
+    assert "recovered 1 interrupted run(s)" in out.getvalue()
+    run = Run.objects.get(pk=run.pk)
+    assert (run.status, run.last_error["code"]) == ("failed", "interrupted")
+
+
+def test_a_run_under_a_live_processs_lease_is_left_alone(alice: Any) -> None:
+    _, run = thread_create(owner=alice, content="Hi there")
+    Run.objects.filter(pk=run.pk).update(
+        status="in_progress",
+        lease_owner=f"{socket.gethostname()}:{os.getppid()}:daphne",  # alive: pytest's parent
+        lease_expires_at=timezone.now() + dt.timedelta(minutes=5),
+    )
+    call_command("recover_runs", "--wait", "0", stdout=io.StringIO())
+    assert Run.objects.get(pk=run.pk).status == "in_progress"
