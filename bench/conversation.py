@@ -25,13 +25,9 @@ from typing import Any
 
 from bench import conversation_reads as reads
 from bench import conversation_store as store
+from bench import harness
 
 READS = ("sidebar", "open", "search")
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def prepare(backend: str, threads: int, messages: int) -> dict[str, Any]:
@@ -73,14 +69,14 @@ def measure(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     browser = reads.client()
     branched = Thread.objects.filter(title="branched", owner__username=store.USERNAME).get().pk
     result: dict[str, Any] = {"backend": backend, **made, **sizes()}
-    result["load_before"] = load_average()
+    result["load_before"] = harness.load_average()
     if "sidebar" in args.only:
         result["sidebar"] = reads.sidebar(browser, args.repeat)
     if "open" in args.only:
         result["open_1000_messages_50_branches"] = reads.open_thread(browser, branched, args.repeat)
     if "search" in args.only:
         result["search"] = reads.search(browser, args.repeat)
-    result["load_after"] = load_average()
+    result["load_after"] = harness.load_average()
     return result
 
 

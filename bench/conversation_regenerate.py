@@ -107,9 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
-    result = {"load_before": load, **asyncio.run(main_async(args.rounds))}
+    result = {"load_before": harness.load_average(), **asyncio.run(main_async(args.rounds))}
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -184,3 +184,9 @@ async def open_socket(client: httpx.AsyncClient, thread_id: int) -> websockets.C
     return await websockets.connect(
         url, additional_headers={"Cookie": cookie, "Origin": base}, max_size=None, compression=None
     )
+
+
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes, for a report: other work on the
+    machine changes every timing."""
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())

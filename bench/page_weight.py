@@ -126,10 +126,6 @@ def summarize(results: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     return out
 
 
-def load_average() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -137,9 +133,9 @@ def main() -> None:
     parser.add_argument("--against", help="another checkout of the project, served alongside")
     parser.add_argument("--json", action="store_true", help="one JSON line only")
     args = parser.parse_args()
-    loads = [load_average()]
+    loads = [harness.load_average().split()[0]]
     result = measure(args)
-    loads.append(load_average())
+    loads.append(harness.load_average().split()[0])
     result["load_average_1min"] = loads  # at the start and the end: others share the CPU
     if not args.json:
         for key, value in result.items():
