@@ -32,7 +32,7 @@ from assistants_proxy.errors import AssistantsError
 from chat.fanout import make_hub, redis
 from chat.fanout.runlog import Hub, RunLog
 from chat.models import Assistant
-from chat.runs import lease_store, store, titles, tool_outputs
+from chat.runs import handover, lease_store, store, titles, tool_outputs
 from chat.runs.execution import RunExecution
 from chat.runs.upstream import upstream_for, upstream_http
 
@@ -84,7 +84,8 @@ class RunEngine:
         # Sockets on the thread start following the run's stream before a worker has it.
         await redis.notify(thread_id, {"type": "run.started", "run_id": run_id})
         try:
-            await redis.redis().lpush(redis.queue_key(), run_id)
+            # With the context this process has just loaded: the worker need not load it again.
+            await redis.redis().lpush(redis.queue_key(), handover.item(run_id, ctx))
         except redis.OUTAGE as exc:
             # Not lost: a worker's sweep finds runs that nobody took (leases.RunHost).
             logger.warning("run %s: not queued (%s); a worker's sweep will take it", run_id, exc)

@@ -41,16 +41,23 @@ def run_held_or_queued(run_id: int) -> bool:
 
 
 def run_claim(
-    *, run_id: int, owner: str, lease: dt.timedelta, dead_owners: Sequence[str] = ()
+    *,
+    run_id: int,
+    owner: str,
+    lease: dt.timedelta,
+    dead_owners: Sequence[str] = (),
+    unless_cancelling: bool = False,
 ) -> bool:
     """Take the run's lease: one conditional UPDATE, which only one process can win while
     nobody else holds a live lease on it (a lease held by a process known to be dead, one of
-    `dead_owners`, is not live)."""
+    `dead_owners`, is not live). `unless_cancelling`: not a run someone asked to stop."""
     now = timezone.now()
     free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
     if dead_owners:
         free |= Q(lease_owner__in=list(dead_owners))
-    claimed = Run.objects.filter(free, pk=run_id, status__in=Run.ACTIVE_STATUSES).update(
+    stopping = Run.Status.CANCELLING if unless_cancelling else None
+    statuses = [status for status in Run.ACTIVE_STATUSES if status != stopping]
+    claimed = Run.objects.filter(free, pk=run_id, status__in=statuses).update(
         lease_owner=owner, lease_expires_at=now + lease
     )
     return bool(claimed)

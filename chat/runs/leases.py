@@ -37,7 +37,7 @@ from django.conf import settings
 
 from chat.fanout import redis
 from chat.fanout.redis_hub import DistributedHub
-from chat.runs import lease_store, recovery, store
+from chat.runs import handover, lease_store, recovery, store
 from chat.runs.engine import RunEngine
 from chat.runs.execution import RECONCILE_WAIT_SECONDS
 
@@ -102,13 +102,13 @@ class RunHost:
                 functools.partial(self._pop, room), what="run queue"
             )
             for item in items:
-                run_id = _int(item)
+                run_id, handed = handover.read(item)
                 if run_id is None:
-                    logger.error("run queue: ignoring %r", item)
+                    logger.error("run queue: ignoring %r", item[:200])
                     continue
                 # Claimed and started beside the next BRPOP: a burst of runs must not queue
                 # up behind each one's database round trips.
-                task = asyncio.get_running_loop().create_task(self._take(run_id))
+                task = asyncio.get_running_loop().create_task(self._take(run_id, handed))
                 self._taking.add(task)
                 task.add_done_callback(self._taking.discard)
 
@@ -125,20 +125,26 @@ class RunHost:
                 more = await redis.redis().rpop(redis.queue_key(), room - 1)
         return [first[1], *(more or [])]
 
-    async def _take(self, run_id: int) -> None:
+    async def _take(self, run_id: int, handed: store.RunContext | None) -> None:
         """Execute a run we have just been handed, unless another host already holds it."""
         try:
             # Its web process told the thread's sockets when it queued it.
-            await self._start(run_id, announced=True)
+            await self._start(run_id, announced=True, handed=handed)
         except Exception:
             logger.exception("run %s: could not be started", run_id)
 
     async def _start(
-        self, run_id: int, *, dead_owners: Sequence[str] = (), announced: bool = False
+        self,
+        run_id: int,
+        *,
+        dead_owners: Sequence[str] = (),
+        announced: bool = False,
+        handed: store.RunContext | None = None,
     ) -> bool:
         """Claim and start a run, or settle a run cancelled before it started, in one trip
-        to the database, on the start lane. False when another host holds it."""
-        start = functools.partial(self._claim_and_load, run_id, dead_owners)
+        to the database, on the start lane. False when another host holds it. A run
+        `handed` over with its context (`handover`) is started from it."""
+        start = functools.partial(self._claim_and_load, run_id, dead_owners, handed)
         taken = await database_sync_to_async(start, thread_sensitive=False, executor=_START_LANE)()
         if isinstance(taken, store.RunContext):
             self.engine.execute_here(run_id, context=taken, announced=announced)
@@ -147,12 +153,20 @@ class RunHost:
         return taken is not None
 
     def _claim_and_load(
-        self, run_id: int, dead_owners: Sequence[str]
+        self, run_id: int, dead_owners: Sequence[str], handed: store.RunContext | None
     ) -> recovery.Settled | store.RunContext | None:
-        claimed = lease_store.run_claim(
-            run_id=run_id, owner=self.name, lease=self.lease, dead_owners=dead_owners
+        claim = functools.partial(
+            lease_store.run_claim,
+            run_id=run_id,
+            owner=self.name,
+            lease=self.lease,
+            dead_owners=dead_owners,
         )
-        return recovery.unstarted_or_context(run_id) if claimed else None
+        # One statement for a run handed over with its context: claimed unless someone
+        # asked to stop it meanwhile (then the full path below settles it).
+        if handed is not None and claim(unless_cancelling=True):
+            return handed
+        return recovery.unstarted_or_context(run_id) if claim() else None
 
     # -- leases --------------------------------------------------------------------------
 

@@ -253,16 +253,18 @@ def run_finish(*, run_id: int, outcome: RunOutcome, message_pks: dict[str, int])
     made storable first: PostgreSQL refuses a NUL even inside it."""
     pks = dict(message_pks)  # a retried save must not see rows a rolled-back one made
     with transaction.atomic():
-        # Locked: a thread deleted while its reply streamed took the run with it, and the
-        # reply's rows would point at nothing. Nothing is left to save.
-        if not Run.objects.select_for_update().filter(pk=run_id).exists():
+        # The run's row first, which locks it: a thread deleted while its reply streamed
+        # took the run with it, and the reply's rows would point at nothing. When the run
+        # had already ended, a lock of its own (the rare path) tells whether it is there.
+        ended = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES)
+        ended_here = ended.update(**_run_end(outcome))
+        if not ended_here and not Run.objects.select_for_update().filter(pk=run_id).exists():
             return
         done = [_save_reply(run_id, uid, outcome, pks) for uid in outcome.messages]
         Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).exclude(
             pk__in=done
         ).update(status=Message.Status.INCOMPLETE, updated_at=timezone.now())
-        ended = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE_STATUSES)
-        if ended.update(**_run_end(outcome)):
+        if ended_here:
             run_account_end(run_id=run_id)
         if outcome.conversation_handle:
             Thread.objects.filter(runs=run_id).update(
