@@ -2,7 +2,7 @@
 
 The process executing a run appends each frame to `<prefix>:run:<id>:log` with the entry id
 `0-<seq>`, so that the stream is addressed by the very seq a browser resumes from. Frames go in
-batches, one script call per turn of the event loop, in order. A stream is bounded
+batches, one script call at most every SINK_WRITE_PAUSE, in order. A stream is bounded
 (RUN_LOG_MAX_EVENTS) and expires RUN_LOG_TTL_SECONDS after its run ends.
 """
 
@@ -33,10 +33,15 @@ logger = logging.getLogger(__name__)
 ACTIVE_LOG_TTL_SECONDS = 24 * 3600
 ACTIVE_TTL_EVERY = 64  # frames between two renewals of a streaming log's TTL
 SINK_BATCH_LIMIT = 2000  # frames per append script call
+# After a write, the sink waits this long before the next one, so that each carries more
+# frames. Written as soon as the last one returned, a worker relaying 200 streams at 20 frames/s
+# made a script call for every few frames; the mirrors of the other processes read them
+# MIRROR_READ_PAUSE apart anyway (`redis_tail`).
+SINK_WRITE_PAUSE = 0.005
 
 
 class StreamSink:
-    """Appends frames to their runs' streams, in order, batched per turn of the loop.
+    """Appends frames to their runs' streams, in order, in batches.
 
     While Redis is unreachable, frames wait here and go out when it is back: the run goes on
     (sockets in this process are served from memory), and nothing is dropped or reordered.
@@ -109,6 +114,7 @@ class StreamSink:
             # waits behind it: order holds.
             write = functools.partial(self._write, batch, ended)
             await retry_through_outages(write, what="run log")
+            await asyncio.sleep(SINK_WRITE_PAUSE)
 
     async def _write(self, batch: list[tuple[int, int, str, str]], ended: list[int]) -> None:
         keys: dict[int, int] = {}  # run id -> its index in KEYS (1-based, as in Lua)

@@ -5,7 +5,9 @@ Skips without REDIS_URL, and fails instead with REQUIRE_SERVICES=1 (CI).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from pytest_django import Settings
@@ -177,3 +179,22 @@ async def test_a_backlog_longer_than_a_batch_goes_out_whole_and_in_order(
 
     assert await entries(redis_settings, 21) == [(f"0-{i}", log.frame(i)) for i in range(1, 8)]
     assert 0 < await ttl(redis_settings, 21) <= redis_settings.RUN_LOG_TTL_SECONDS
+
+
+async def test_frames_that_keep_coming_share_script_calls(redis_settings: Settings) -> None:
+    # 200 streams at 20 frames/s add a frame every few turns of the loop: a call per turn
+    # was a call for every few frames.
+    sink, log, calls = StreamSink(), RunLog(run_id=9, thread_id=1), []
+    write = sink._write
+
+    async def counted(batch: list[Any], ended: list[int]) -> None:
+        calls.append(len(batch))
+        await write(batch, ended)
+
+    sink._write = counted  # type: ignore[method-assign]
+    for _ in range(100):
+        sink.add(log, log.append("thread.message.delta", {}), "thread.message.delta")
+        await asyncio.sleep(0.0002)
+    assert await sink.drain(5.0)
+    assert sum(calls) == 100 and len(await entries(redis_settings, 9)) == 100
+    assert len(calls) <= 25
