@@ -7,6 +7,10 @@ worker's CPU at 200 streams. A context is taken as it was when the run was queue
 inline mode takes it; a run cancelled meanwhile is caught by the worker's claim
 (`leases.RunHost`), and an item without a usable context (too large to queue, or queued by
 an older version) is loaded from the database as before.
+
+A worker of an earlier version drops an item it cannot read as a run id (the run then waits
+for a sweep, RUN_LEASE_SECONDS at most): upgrade the workers before the web processes
+(docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 from dataclasses import fields
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.dateparse import parse_datetime
 
@@ -33,14 +38,22 @@ MAX_ITEM_BYTES = 64 * 1024
 
 def item(run_id: int, ctx: RunContext | None) -> str:
     """The queue item for `run_id`, with `ctx` when it is given and small enough."""
-    if ctx is None:
+    if ctx is None or _history_chars(ctx) > MAX_ITEM_BYTES:
+        return str(run_id)  # not a long history encoded only to be dropped
+    try:
+        encoded = json.dumps(
+            {"v": VERSION, "run": run_id, "context": _context_json(ctx)},
+            default=_datetime_text,
+            separators=(",", ":"),
+        )
+    except (TypeError, ValueError):
+        logger.exception("run %s: its context cannot be queued; the worker loads it", run_id)
         return str(run_id)
-    encoded = json.dumps(
-        {"v": VERSION, "run": run_id, "context": _context_json(ctx)},
-        default=_datetime_text,
-        separators=(",", ":"),
-    )
     return encoded if len(encoded) <= MAX_ITEM_BYTES else str(run_id)
+
+
+def _history_chars(ctx: RunContext) -> int:
+    return sum(len(message.get("content") or "") for message in ctx.history)
 
 
 def read(raw: bytes | str) -> tuple[int | None, RunContext | None]:
@@ -63,7 +76,9 @@ def _context_or_none(run_id: int, value: dict[str, Any]) -> RunContext | None:
         return None
     try:
         ctx = _context_from(value["context"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError, ValidationError):
+        # ValidationError: a field's `to_python` refusing a value (an item queued before
+        # the field's type changed).
         logger.warning("run %s: its queued context is unusable; loading it", run_id)
         return None
     return ctx if ctx.run_id == run_id else None

@@ -102,7 +102,7 @@ class RunHost:
                 functools.partial(self._pop, room), what="run queue"
             )
             for item in items:
-                run_id, handed = handover.read(item)
+                run_id, handed = _queued(item)
                 if run_id is None:
                     logger.error("run queue: ignoring %r", item[:200])
                     continue
@@ -250,6 +250,15 @@ class RunHost:
                     await self.engine.cancel(run_id)
         finally:
             await pubsub.aclose()
+
+
+def _queued(item: bytes) -> tuple[int | None, store.RunContext | None]:
+    # Whatever an item holds, the queue's loop goes on: it is the only one taking runs.
+    try:
+        return handover.read(item)
+    except Exception:
+        logger.exception("run queue: unreadable item")
+        return None, None
 
 
 def _int(value: object) -> int | None:

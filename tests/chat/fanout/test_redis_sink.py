@@ -197,4 +197,4 @@ async def test_frames_that_keep_coming_share_script_calls(redis_settings: Settin
         await asyncio.sleep(0.0002)
     assert await sink.drain(5.0)
     assert sum(calls) == 100 and len(await entries(redis_settings, 9)) == 100
-    assert len(calls) <= 25
+    assert len(calls) <= 50  # about one per frame without the pause

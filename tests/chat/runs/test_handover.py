@@ -9,7 +9,9 @@ REQUIRE_SERVICES=1 (CI).
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -77,6 +79,19 @@ def test_a_context_too_large_to_queue_goes_as_the_id_alone(alice: Any) -> None:
 )
 def test_a_bad_item_names_no_run_or_no_usable_context(raw: bytes, expected: Any) -> None:
     assert handover.read(raw) == expected
+
+
+def test_a_context_with_a_value_its_field_refuses_is_loaded_instead(alice: Any) -> None:
+    ctx = started(alice, "Hello")
+    item = json.loads(handover.item(ctx.run_id, ctx))
+    item["context"]["assistant"]["temperature"] = "hot"  # as after a change of the field
+    assert handover.read(json.dumps(item)) == (ctx.run_id, None)
+
+
+def test_a_context_that_cannot_be_encoded_goes_as_the_id_alone(alice: Any) -> None:
+    ctx = started(alice, "Hello")
+    ctx.notes = [Decimal("1.5")]  # not JSON
+    assert handover.item(ctx.run_id, ctx) == str(ctx.run_id)
 
 
 def test_a_context_for_another_run_is_not_used(alice: Any) -> None:
