@@ -84,7 +84,8 @@ def run_context_load(run_id: int) -> RunContext:
     """The context of a run handed over by id (a worker's queue, a sweep): its user message
     with the run, thread and assistant, in one query (a worker starting 50 runs a second
     spent a tenth of its CPU on two). A regenerated reply's run answers an older message
-    (`Run.prompt`), found by a second query."""
+    (`Run.prompt`), and a run with no message of its own the thread's last one, found by a
+    second query."""
     user_message = (
         Message.objects.select_related("run__thread", "run__assistant")
         .filter(run_id=run_id, role=Message.Role.USER)
@@ -94,9 +95,20 @@ def run_context_load(run_id: int) -> RunContext:
     if user_message is not None and user_message.run is not None:
         return run_context(user_message.run, user_message)
     run = Run.objects.select_related("thread", "assistant", "prompt").filter(pk=run_id).first()
-    if run is None or run.prompt is None:
+    prompt = None if run is None else run.prompt or _last_user_message(run)
+    if run is None or prompt is None:
         raise Run.DoesNotExist(f"run {run_id} has no user message")
-    return run_context(run, run.prompt)
+    return run_context(run, prompt)
+
+
+def _last_user_message(run: Run) -> Message | None:
+    """What a run started with no message of its own answers (the Assistants API's run on a
+    thread with no new message: `services.run_start_on_messages`): the thread's last user
+    message when the run was made."""
+    before = Message.objects.filter(
+        thread_id=run.thread_id, role=Message.Role.USER, created_at__lte=run.created_at
+    )
+    return before.order_by("-pk").first()
 
 
 def run_context(run: Run, user_message: Message) -> RunContext:

@@ -24,7 +24,7 @@ from chat.models import Assistant, Message, Run
 from chat.runs import handover
 from chat.runs.engine import RunEngine
 from chat.runs.leases import RunHost
-from chat.runs.store import RunContext, run_context
+from chat.runs.store import RunContext, run_context, run_context_load
 from tests.chat.test_health import required_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,3 +155,16 @@ async def test_a_run_cancelled_after_it_was_queued_ends_cancelled(alice: Any) ->
     assert run.status == "cancelled"
     assert run.upstream_run_id == ""  # never sent upstream
     assert not await Message.objects.filter(run_id=run_id, role="assistant").aexists()
+
+
+def test_a_run_answering_the_last_message_again_is_loaded_too(alice: Any) -> None:
+    # The Assistants API's run on a thread with no new message answers its last one: a
+    # worker's sweep (or an item too large to carry it) loads that run from the database.
+    first = started(alice, "Hello")
+    Run.objects.filter(pk=first.run_id).update(status="completed")
+    again = services.run_start_on_messages(
+        user_id=alice.pk, thread_id=first.thread_id, assistant=first.assistant
+    )
+    loaded = run_context_load(again.pk)
+    assert loaded.user_message_id == first.user_message_id
+    assert loaded.user_text == "Hello"
