@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psutil
@@ -54,18 +55,28 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 def process(
     command: list[str], *, env: dict[str, str], ready_url: str, root: Path = ROOT
 ) -> Iterator[psutil.Process]:
-    # BENCH_LOG=path keeps the processes' output for debugging.
-    log = open(os.environ["BENCH_LOG"], "ab") if os.environ.get("BENCH_LOG") else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
-    try:
-        wait_http(ready_url)
-        yield psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
+    with bench_log() as log:
+        proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_http(ready_url)
+            yield psutil.Process(proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def bench_log() -> Iterator[IO[bytes] | int]:
+    """Where a benchmark's server processes write: BENCH_LOG=path keeps their output for
+    debugging (appended), else it is dropped."""
+    if not os.environ.get("BENCH_LOG"):
+        yield subprocess.DEVNULL
+        return
+    with open(os.environ["BENCH_LOG"], "ab") as log:
+        yield log
 
 
 @contextmanager

@@ -99,8 +99,11 @@ def topology(
             ))  # fmt: skip
             bases.append(base)
         for _ in range(workers):
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-            worker = subprocess.Popen([*manage, "run_worker"], cwd=harness.ROOT, env=env, **quiet)
+            # BENCH_LOG=path keeps the workers' output too, as the daphnes' (`harness.process`).
+            log = stack.enter_context(harness.bench_log())
+            worker = subprocess.Popen(
+                [*manage, "run_worker"], cwd=harness.ROOT, env=env, stdout=log, stderr=log
+            )
             stack.callback(lambda w=worker: (w.terminate(), w.wait(timeout=30)))
             procs.append(psutil.Process(worker.pid))
         yield bases, procs
