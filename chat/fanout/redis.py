@@ -99,7 +99,11 @@ async def retry_through_outages(
             return await attempt()
         except errors as exc:
             if being_cancelled():
-                raise  # a cancelled command, not an outage
+                # A cancelled command, not an outage: the task ends as cancelled (a consumer's
+                # receive that ended with the command's error instead was logged by the
+                # server as an exception inside the application, at every socket close
+                # under load).
+                raise asyncio.CancelledError from exc
             logger.warning("%s: Redis unavailable (%s); retrying", what, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
