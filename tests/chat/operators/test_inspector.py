@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from typing import Any
 
 import pytest
@@ -59,7 +60,10 @@ async def test_a_finished_run_has_its_timeline(alice: Any, admin_client: Client)
     assert re.search(r'id="ttft">\d+\.\d{3} s', page)
     assert "(reported by the upstream)" in page or "(estimated" in page
     rates = json.loads(re.search(r'id="rate-data" type="application/json">(.*?)<', page).group(1))
-    assert rates and all(rate > 0 for _, rate in rates)
+    # An interval may hold no token (a stall on a loaded machine, or the last token's sample
+    # just before the run's end): never a negative rate, and the stream's rate is seen.
+    assert rates and all(rate >= 0 for _, rate in rates)
+    assert statistics.median(rate for _, rate in rates) > 0
 
 
 async def test_tool_calls_show_with_their_duration(alice: Any, admin_client: Client) -> None:
