@@ -6,6 +6,8 @@ password (Django then signs every other session out), an administrator deactivat
 account, a session expiring or deleted on the server. Its sockets went on receiving the
 thread's frames. So every WS_SESSION_CHECK_SECONDS, at a heartbeat, the session is read again
 from its store and judged by Django's own `get_user`, as the next page request would judge it.
+A password changed in the same browser gives that browser's session a new key: its sockets
+close too, and the page, still signed in by its cookie, reconnects (static/chat/socket.js).
 """
 
 from __future__ import annotations

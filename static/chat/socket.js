@@ -19,6 +19,12 @@ const FINAL_CLOSE_CODES = new Map([
   [4429, "Too many chats are open in your tabs. Close some, then reload this page."],
 ]);
 
+// A 4401 may come from a socket whose session key was replaced while the browser stays signed
+// in (a password change here gives the session a new key): the page asks, at most this
+// often, before it takes the close as a log-out.
+const SIGNED_IN_RECHECK_MS = 60000;
+const SIGNED_IN_URL = "/api/assistants/";
+
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 15000;
 const STABLE_AFTER_MS = 3000; // a connection that lived this long resets the backoff
@@ -77,6 +83,14 @@ export class SeqTracker {
     if (this.activeRun === null) return null;
     return { runId: this.activeRun, afterSeq: this.last(this.activeRun) };
   }
+}
+
+// Whether the browser's cookie still signs it in: the socket's session may be an old one.
+function stillSignedIn() {
+  return fetch(SIGNED_IN_URL, { credentials: "same-origin" }).then(
+    (response) => response.ok,
+    () => false,
+  );
 }
 
 export class ThreadSocket {
@@ -192,13 +206,28 @@ export class ThreadSocket {
     this.stopHeartbeat();
     this.ws = null;
     if (this.stopped) return;
+    if (event.code === 4401 && this.mayRecheck()) {
+      stillSignedIn().then((yes) => (yes ? this.connect() : this.closeFor(event.code)));
+      return;
+    }
     if (FINAL_CLOSE_CODES.has(event.code)) {
-      this.stopped = true;
-      this.onState("closed", { code: event.code, message: FINAL_CLOSE_CODES.get(event.code) });
+      this.closeFor(event.code);
       return;
     }
     if (this.openedAt && Date.now() - this.openedAt >= STABLE_AFTER_MS) this.attempt = 0;
     this.scheduleReconnect();
+  }
+
+  closeFor(code) {
+    this.stopped = true;
+    this.onState("closed", { code, message: FINAL_CLOSE_CODES.get(code) });
+  }
+
+  mayRecheck() {
+    const now = Date.now();
+    const may = now - (this.recheckedAt ?? 0) >= SIGNED_IN_RECHECK_MS;
+    if (may) this.recheckedAt = now;
+    return may;
   }
 
   scheduleReconnect() {
