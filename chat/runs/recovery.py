@@ -5,8 +5,9 @@ went on and finished the run, so its run object and messages are the authoritati
 (`RunExecution` applies `state_events` as if they had been streamed). And dead-run recovery,
 for a run still active whose process died (`recover_run`): the same events settle it, or,
 when the upstream cannot say (the stateless protocols keep no runs), the checkpointed partial
-text is kept, marked incomplete, and the run fails as interrupted. Nothing the user saw is
-lost.
+text is kept, marked incomplete, and the run fails as interrupted. Text is checkpointed, not
+written per token: what a killed process streamed after its last checkpoint (at most
+RUN_CHECKPOINT_SECONDS of it, a second by default) is lost with it.
 """
 
 from __future__ import annotations
