@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.appserver import AppServer
+from tests.e2e.appserver import RunningApp, running_app
 from tests.e2e.chat_page import PASSWORD, REPLY, send, sign_up
 
 pytestmark = pytest.mark.browser
@@ -24,17 +24,15 @@ LOGIN = re.compile(r"/accounts/login/")
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[AppServer]:
-    server = AppServer(tmp_path, env={"WS_HEARTBEAT_SECONDS": "1", "WS_SESSION_CHECK_SECONDS": "0"})
-    server.prepare()
-    server.start()
-    yield server
-    server.stop()
+def app(tmp_path: Path) -> Iterator[RunningApp]:
+    checks = {"WS_HEARTBEAT_SECONDS": "1", "WS_SESSION_CHECK_SECONDS": "0"}
+    with running_app(tmp_path, env=checks) as app:
+        yield app
 
 
 @pytest.fixture
-def context(browser: Browser, server: AppServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=server.app.url)
+def context(browser: Browser, app: RunningApp) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=app.url)
     context.set_default_timeout(15_000)
     yield context
     context.close()
