@@ -17,6 +17,7 @@ import typing
 import httpcore
 import httpx
 
+from assistants_proxy import lean_body
 from assistants_proxy.lean_backend import LeanBackend
 
 
@@ -120,13 +121,21 @@ def _httpx_errors() -> typing.Iterator[None]:
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
+    def __init__(self, stream: typing.AsyncIterable[bytes], timeout: float | None) -> None:
         self._stream = stream
+        self._direct = lean_body.direct(stream, timeout)
 
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        with _httpx_errors():
-            async for part in self._stream:
-                yield part
+        parts = self._stream if self._direct is None else self._direct()
+        try:
+            with _httpx_errors():
+                async for part in parts:
+                    yield part
+        except BaseException:
+            # As httpcore's own streams do: a body that failed is closed (its connection with
+            # it) before the error goes up. httpcore's path has closed it already.
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         close = getattr(self._stream, "aclose", None)
@@ -156,7 +165,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(typing.cast(typing.AsyncIterable[bytes], response.stream)),
+            stream=_ResponseStream(
+                typing.cast(typing.AsyncIterable[bytes], response.stream),
+                request.extensions.get("timeout", {}).get("read"),
+            ),
             extensions=response.extensions,
         )
 

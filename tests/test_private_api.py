@@ -42,7 +42,10 @@ USERS = {
     "daphne": "config/daphne_nodelay.py, config/daphne_close.py",
     "Twisted": "config/daphne_nodelay.py",
     "autobahn": "config/daphne_nodelay.py, config/daphne_close.py",
-    "httpcore": "assistants_proxy/lean_http.py, assistants_proxy/lean_backend.py",
+    "httpcore": (
+        "assistants_proxy/lean_http.py, assistants_proxy/lean_backend.py, "
+        "assistants_proxy/lean_body.py"
+    ),
     "httpx-sse": "assistants_proxy/sse.py",
     "redis": "chat/fanout/redis.py",
 }
@@ -192,6 +195,25 @@ def test_httpcore_asks_the_network_stream_whether_an_idle_connection_is_readable
     # The lean backend's stream answers this, so a connection the server closed is dropped.
     has_expired = "httpcore._async.http11.AsyncHTTP11Connection.has_expired"
     expect_uses(has_expired, "is_readable", "httpcore")
+
+
+def test_httpcore_reads_a_body_as_the_direct_reader_does() -> None:
+    # lean_body reads what httpcore's HTTP/1.1 body reader reads, from the same attributes.
+    http11 = "httpcore._async.http11"
+    body_stream = f"{http11}.HTTP11ConnectionByteStream"
+    expect_params(f"{body_stream}.__init__", ["self", "connection", "request"], "httpcore")
+    expect_uses(f"{body_stream}.__init__", "_connection", "httpcore")
+    expect_uses(f"{body_stream}.__aiter__", "_receive_response_body", "httpcore")
+    receive = f"{http11}.AsyncHTTP11Connection._receive_event"
+    for name in ("_h11_state", "next_event", "NEED_DATA", "_network_stream", "READ_NUM_BYTES"):
+        expect_uses(receive, name, "httpcore")
+    expect_uses(f"{http11}.AsyncHTTP11Connection._receive_response_body", "Data", "httpcore")
+    pool_stream = "httpcore._async.connection_pool.PoolByteStream"
+    expect_params(f"{pool_stream}.__init__", ["self", "stream", "pool_request", "pool"], "httpcore")
+    stream = lookup(pool_stream, "httpcore")(iter(()), None, None)
+    expect_names(stream, ["_stream"], "httpcore")
+    connection = lookup(f"{http11}.AsyncHTTP11Connection", "httpcore")
+    expect_names(connection, ["READ_NUM_BYTES"], "httpcore")
 
 
 def test_httpx_sse_line_decoder_is_where_the_sse_module_imports_it() -> None:

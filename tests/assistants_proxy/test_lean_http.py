@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from assistants_proxy import lean_backend, lean_http
+from assistants_proxy import lean_backend, lean_body, lean_http
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=10)
@@ -310,3 +310,51 @@ async def test_a_read_with_a_shorter_timeout_than_the_last_is_not_given_the_long
     loop.call_later(0.4, buffer.data_received, b"y")
     await buffer.wait_for_data(None)  # no timeout: the earlier timers do not apply
     assert buffer.data == b"y"
+
+
+async def test_a_body_is_read_by_the_direct_reader_over_tcp_and_tls(tmp_path: Path) -> None:
+    """Every body above went through `lean_body`'s reader, not httpcore's layers: the pool's
+    streams have the shape it reads, plain and over TLS, and a body read through it leaves
+    its connection idle in the pool for the next request."""
+    server_side, client_side = self_signed(tmp_path)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await chunked(writer, events(5), pause=0.001)
+        await reader.read()  # the connection stays open, to be reused
+
+    for tls, context, host in ((None, None, "127.0.0.1"), (server_side, client_side, "localhost")):
+        scheme = "https" if tls else "http"
+        pool = lean_http.transport(
+            ssl_context=context or ssl.create_default_context(), limits=LIMITS
+        ).pool
+        async with server(handler, tls=tls) as port, pool:
+            response = await pool.handle_async_request(
+                httpcore.Request(
+                    "GET", f"{scheme}://{host}:{port}/", headers=[(b"Host", host.encode())]
+                )
+            )
+            read = lean_body.direct(response.stream, timeout=5.0)
+            assert read is not None
+            body = b"".join([chunk async for chunk in read()])
+            await response.aclose()
+            assert body == b"".join(events(5))
+            assert [c.is_idle() for c in pool.connections] == [True]
+    assert lean_body.direct(object(), timeout=None) is None
+
+
+async def test_a_malformed_chunk_raises_a_protocol_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n")
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    async with (
+        server(handler) as port,
+        client() as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        with pytest.raises(httpx.RemoteProtocolError):
+            async for _ in response.aiter_raw():
+                pass
