@@ -46,35 +46,28 @@ def thread_history(thread_id: int, *, up_to: int, after: int = 0) -> list[dict[s
     """The messages of the branch ending at `up_to`, as an upstream that holds none needs
     them, oldest first, stopped and failed replies included (their text is what the user
     saw); the context budget trims later."""
-    on_branch = branch_ids(thread_id, up_to=up_to)
-    rows = (
-        Message.objects.filter(pk__in=on_branch, pk__gt=after)
-        .exclude(content="")
-        .order_by("-pk")
-        .values_list("role", "content")[:HISTORY_MESSAGES]
-    )
+    sql = _HISTORY_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [up_to, thread_id, HISTORY_MESSAGES * 4, after, HISTORY_MESSAGES])
+        rows = cursor.fetchall()
     return [{"role": role, "content": content} for role, content in reversed(rows)]
 
 
-# Up the parent links from one message, in one statement (SQLite and PostgreSQL alike). The
-# depth bound keeps a corrupt cycle from running for ever; empty replies fill part of it.
-_BRANCH_SQL = """
+# Up the parent links from one message, then the newest non-empty ones after `after`, in one
+# statement (SQLite and PostgreSQL alike): it runs in every message's POST. The depth bound
+# keeps a corrupt cycle from running for ever; empty replies fill part of it.
+_HISTORY_SQL = """
 WITH RECURSIVE branch(id, parent_id, depth) AS (
     SELECT id, parent_id, 0 FROM {table} WHERE id = %s AND thread_id = %s
     UNION ALL
     SELECT m.id, m.parent_id, b.depth + 1 FROM {table} m JOIN branch b ON m.id = b.parent_id
     WHERE b.depth < %s
 )
-SELECT id FROM branch
+SELECT m.role, m.content FROM {table} m JOIN branch b ON m.id = b.id
+WHERE m.id > %s AND m.content <> ''
+ORDER BY m.id DESC
+LIMIT %s
 """
-
-
-def branch_ids(thread_id: int, *, up_to: int) -> list[int]:
-    """The ids of the messages on the branch ending at message `up_to`."""
-    sql = _BRANCH_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [up_to, thread_id, HISTORY_MESSAGES * 4])
-        return [row[0] for row in cursor.fetchall()]
 
 
 def upstream_holds_history(assistant: Assistant, upstream_thread_id: str) -> bool:
