@@ -100,11 +100,6 @@ if DATABASE_URL:
             "timeout": env_float("DATABASE_POOL_TIMEOUT", 5.0, minimum=0.1),
         }
         _db["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
-        # Parameters sent apart from the query, which psycopg then prepares once a connection
-        # has run it a few times: the app no longer quotes every value into the SQL, and
-        # PostgreSQL no longer parses and plans each statement (a message's POST took 9 ms
-        # of CPU, 8.2-8.6 with this). Off behind PgBouncer in transaction pooling mode.
-        _db["OPTIONS"]["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
     DATABASES = {"default": _db}
 else:
     DATABASES = {
