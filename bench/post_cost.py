@@ -16,14 +16,13 @@ import asyncio
 import json
 import os
 import secrets
-import subprocess
 from typing import Any
 
 import httpx
 import psutil
 
 from bench import harness
-from bench.topology import fresh_database
+from bench.topology import fresh_database, prepare_database
 
 
 def app_env(database_url: str) -> dict[str, str]:
@@ -34,18 +33,6 @@ def app_env(database_url: str) -> dict[str, str]:
         "RUN_EXECUTION": "worker",
     }
     return harness.app_env("http://127.0.0.1:9/", None, extra)
-
-
-def prepare(env: dict[str, str]) -> None:
-    manage = [harness.PYTHON, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=harness.ROOT, env=env,
-                   check=True)  # fmt: skip
-    create = (
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create_user({harness.USERNAME!r}, '', {harness.PASSWORD!r})"
-    )
-    subprocess.run([*manage, "shell", "-c", create], cwd=harness.ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 async def threads_ready(http: httpx.AsyncClient, count: int, database_url: str) -> list[int]:
@@ -89,7 +76,7 @@ async def measure(base: str, proc: psutil.Process, args: argparse.Namespace, url
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with fresh_database(os.environ["DATABASE_URL"]) as url:
         env = app_env(url)
-        prepare(env)
+        prepare_database(env)
         port = harness.free_port()
         command = [harness.PYTHON, *(a.format(port=port) for a in harness.SERVERS["daphne"])]
         base = f"http://127.0.0.1:{port}"

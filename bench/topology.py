@@ -63,6 +63,20 @@ def redis_server() -> psutil.Process | None:
     return None
 
 
+def prepare_database(env: dict[str, str]) -> None:
+    """The app's tables and the benchmark's user, in the database `env` names."""
+    manage = [harness.PYTHON, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=harness.ROOT, env=env,
+                   check=True)  # fmt: skip
+    create = (
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user({harness.USERNAME!r}, '', {harness.PASSWORD!r})"
+    )
+    # Its banner on stdout would spoil the report's JSON line there.
+    subprocess.run([*manage, "shell", "-c", create], cwd=harness.ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
 @contextmanager
 def topology(
     sim_url: str, database_url: str, workers: int = 1
@@ -78,16 +92,8 @@ def topology(
             "RUN_EXECUTION": "worker",
         },
     )
+    prepare_database(env)
     manage = [harness.PYTHON, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=harness.ROOT, env=env,
-                   check=True)  # fmt: skip
-    create = (
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create_user({harness.USERNAME!r}, '', {harness.PASSWORD!r})"
-    )
-    # Its banner on stdout would spoil the report's JSON line there.
-    subprocess.run([*manage, "shell", "-c", create], cwd=harness.ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
     with ExitStack() as stack:
         bases, procs = [], []
         for _ in range(2):
