@@ -1,10 +1,10 @@
 # ruff: noqa: ASYNC109  (the read timeout is the network stream's, given per read)
 """A response body read straight from its connection's h11 state and lean network stream.
 
-httpcore hands a body up through three async generators of its own (the pool's byte
-stream, the connection's, the body reader), each chunk also passing a `Trace` context, two
-exception-mapping contexts and a lock-free state check, and `lean_http` added a fourth
-generator to map errors to httpx's. For a stream of server-sent events that is per token.
+httpcore hands each chunk of a body up through three async generators of its own (the
+pool's byte stream, the connection's, the body reader), with an exception-mapping context
+around each of h11's two calls per chunk, and `lean_http` added a fourth generator to map
+errors to httpx's. For a stream of server-sent events that is per token.
 Here one generator asks h11 for the next event and, when h11 needs data, reads the lean
 stream itself: what httpcore's `_receive_response_body` does, without the layers. The
 response is still closed through httpcore's own streams (`aclose`), so a finished
