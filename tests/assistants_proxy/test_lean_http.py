@@ -77,6 +77,17 @@ def events(count: int) -> list[bytes]:
     return [b'event: thread.message.delta\ndata: {"n": %d}\n\n' % i for i in range(count)]
 
 
+async def read_body(handler: Handler, read_timeout: float = 5.0) -> None:
+    """A GET to a server answering with `handler`, its body read to the end."""
+    async with (
+        server(handler) as port,
+        client(timeout=read_timeout) as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        async for _ in response.aiter_raw():
+            pass
+
+
 async def test_it_streams_a_chunked_response_over_plain_tcp() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
@@ -153,14 +164,8 @@ async def test_a_silent_stream_raises_read_timeout() -> None:
         await writer.drain()
         await asyncio.sleep(2)
 
-    async with (
-        server(handler) as port,
-        client(timeout=0.3) as http,
-        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
-    ):
-        with pytest.raises(httpx.ReadTimeout):
-            async for _ in response.aiter_raw():
-                pass
+    with pytest.raises(httpx.ReadTimeout):
+        await read_body(handler, read_timeout=0.3)
 
 
 async def test_a_connection_dropped_mid_body_raises_a_transport_error() -> None:
@@ -170,14 +175,8 @@ async def test_a_connection_dropped_mid_body_raises_a_transport_error() -> None:
         await writer.drain()
         writer.transport.abort()
 
-    async with (
-        server(handler) as port,
-        client() as http,
-        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
-    ):
-        with pytest.raises(httpx.TransportError):
-            async for _ in response.aiter_raw():
-                pass
+    with pytest.raises(httpx.TransportError):
+        await read_body(handler)
 
 
 async def test_a_refused_connection_raises_connect_error() -> None:
@@ -350,11 +349,5 @@ async def test_a_malformed_chunk_raises_a_protocol_error() -> None:
         await writer.drain()
         await asyncio.sleep(1)
 
-    async with (
-        server(handler) as port,
-        client() as http,
-        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
-    ):
-        with pytest.raises(httpx.RemoteProtocolError):
-            async for _ in response.aiter_raw():
-                pass
+    with pytest.raises(httpx.RemoteProtocolError):
+        await read_body(handler)
