@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.asyncio import Redis
 from redis.asyncio.connection import (
+    AbstractConnection,
     Connection,
     ConnectionPool,
     SSLConnection,
@@ -171,6 +172,18 @@ def _clients_for_loop() -> tuple[Redis, Redis]:
         blocking = _client(settings.REDIS_URL, socket_timeout=READ_BLOCK_MS / 1000 + 5.0)
         pair = _clients[loop] = (commands, blocking)
     return pair
+
+
+def reader_connection() -> AbstractConnection:
+    """A connection of its own for a loop's busiest read (a mirror's XREAD, several hundred a
+    second), used without redis-py's client: its pool checkout, retry wrapper and reply
+    converted into a dict per entry were half of a mirror's CPU. No socket timeout: with one,
+    redis-py starts a task for every command it writes; the reader times its reads itself."""
+    pool = blocking_redis().connection_pool
+    # RESP2 whatever the URL asks: the reader walks its replies as lists. Named, so that an
+    # operator's CLIENT LIST tells the mirrors from the rest.
+    options = {**pool.connection_kwargs, "socket_timeout": None, "protocol": 2}
+    return pool.connection_class(**options, client_name=f"{_prefix()}:mirror")
 
 
 def redis() -> Redis:

@@ -14,13 +14,15 @@ import asyncio
 import logging
 from typing import Any
 
+from redis.asyncio.connection import AbstractConnection
+
 from assistants_proxy.events import TERMINAL_RUN_EVENTS
 from chat.fanout.redis import (
     OUTAGE,
     READ_BLOCK_MS,
-    blocking_redis,
     entry_seq,
     log_key,
+    reader_connection,
     redis,
     retry_through_outages,
     wake_key,
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 # at most 5 ms more: less than the queueing that CPU cost under load (`bench.topology`, 200
 # streams: p50 9-15 ms before, 8.6-8.8 ms with the pause).
 MIRROR_READ_PAUSE = 0.005
+# A read that Redis has not answered this long after its block ran out is taken for an outage.
+READ_TIMEOUT_SECONDS = READ_BLOCK_MS / 1000 + 5.0
 _TERMINAL = frozenset(TERMINAL_RUN_EVENTS)
 
 
@@ -59,6 +63,7 @@ class StreamTail:
         self._streams: dict[Any, Any] = {self._wake_key: "0-0"}
         self._task: asyncio.Task[None] | None = None
         self._reading = False
+        self._connection: AbstractConnection | None = None
 
     def watch(self, log: RunLog) -> None:
         if log.run_id in self.watched or log.ended:
@@ -86,29 +91,56 @@ class StreamTail:
             logger.debug("stream tail: wake failed: %s", exc)
 
     async def _run(self) -> None:
+        # Nothing may await between the last check of `watched` and the task's end: `watch`
+        # starts a new task only once this one is done (a run watched while the connection
+        # closes is read on the next turn).
         while self.watched:
-            self._reading = True
             try:
-                replies: Any = await retry_through_outages(self._read, what="stream tail")
+                while self.watched:
+                    await self._read_and_ingest()
+                    await asyncio.sleep(MIRROR_READ_PAUSE)
             finally:
-                self._reading = False
-            for key, entries in replies or ():
-                if key == self._wake_key:
-                    self._streams[key] = entries[-1][0]
-                else:
-                    await self._ingest(int(key.rsplit(":", 2)[1]), entries)
-            await asyncio.sleep(MIRROR_READ_PAUSE)
+                await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        # Closed while nothing is watched: a connection is not left open on a loop that ends.
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.disconnect(nowait=True)
+
+    async def _read_and_ingest(self) -> None:
+        self._reading = True
+        try:
+            replies: Any = await retry_through_outages(self._read, what="stream tail")
+        finally:
+            self._reading = False
+        for key, entries in replies or ():
+            if key == self._wake_key:
+                self._streams[key] = entries[-1][0]
+            else:
+                await self._ingest(int(key.rsplit(":", 2)[1]), entries)
 
     async def _read(self) -> Any:
+        """XREAD of every watched stream, its reply as Redis sent it: [[key, [[id, [field,
+        value, ...]], ...]], ...], or None when the block ran out."""
+        if self._connection is None:  # made on the running loop, kept while runs are watched
+            self._connection = reader_connection()
         # The command is made before the read awaits: later changes go to the next read.
-        return await blocking_redis().xread(self._streams, count=1000, block=READ_BLOCK_MS)
+        streams = self._streams
+        command = ("XREAD", "COUNT", 1000, "BLOCK", READ_BLOCK_MS, "STREAMS", *streams)
+        await self._connection.send_command(*command, *streams.values())
+        # A read cut short (timed out, cancelled, Redis gone) closes the connection (redis-py
+        # does, so no late reply is taken for the next read's); the next read reconnects.
+        async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+            return await self._connection.read_response()
 
-    async def _ingest(self, run_id: int, entries: list[tuple[str, dict[str, str]]]) -> None:
+    async def _ingest(self, run_id: int, entries: list[list[Any]]) -> None:
         log = self.watched.get(run_id)
         if log is None:
             return
         ended = False
-        for entry_id, fields in entries:
+        for entry_id, pairs in entries:
+            fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
             seq = entry_seq(entry_id)
             if seq <= log.last_seq:
                 continue

@@ -6,7 +6,6 @@ Skips without REDIS_URL, and fails instead with REQUIRE_SERVICES=1 (CI).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
@@ -16,14 +15,6 @@ from redis.asyncio import Redis
 from chat.fanout.redis import log_key
 from chat.fanout.redis_sink import ACTIVE_LOG_TTL_SECONDS, ACTIVE_TTL_EVERY, StreamSink
 from chat.fanout.runlog import RunLog
-from tests.chat.test_health import required_url
-
-
-@pytest.fixture
-def redis_settings(settings: Settings) -> Settings:
-    settings.REDIS_URL = required_url("REDIS_URL")
-    settings.REDIS_KEY_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
-    return settings
 
 
 async def entries(settings: Settings, run_id: int) -> list[tuple[str, str]]:
