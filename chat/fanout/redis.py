@@ -180,10 +180,9 @@ def reader_connection() -> AbstractConnection:
     converted into a dict per entry were half of a mirror's CPU. No socket timeout: with one,
     redis-py starts a task for every command it writes; the reader times its reads itself."""
     pool = blocking_redis().connection_pool
-    # RESP2 whatever the URL asks: the reader walks its replies as lists. Named, so that an
-    # operator's CLIENT LIST tells the mirrors from the rest.
+    # RESP2 whatever the URL asks: the reader walks its replies as lists.
     options = {**pool.connection_kwargs, "socket_timeout": None, "protocol": 2}
-    return pool.connection_class(**options, client_name=f"{_prefix()}:mirror")
+    return pool.connection_class(**options)
 
 
 def redis() -> Redis:

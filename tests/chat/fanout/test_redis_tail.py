@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from pytest_django import Settings
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 
+from chat.fanout import redis_tail
+from chat.fanout.redis import reader_connection
 from chat.fanout.redis_sink import StreamSink
 from chat.fanout.redis_tail import StreamTail
 from chat.fanout.runlog import Hub, RunLog
@@ -43,8 +47,16 @@ async def written(sink: StreamSink, log: RunLog, *events: str) -> None:
 
 
 async def test_a_mirror_goes_on_after_redis_drops_its_connection(
-    redis_settings: Settings,
+    redis_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    name = f"{redis_settings.REDIS_KEY_PREFIX}:mirror"
+
+    def named() -> AbstractConnection:  # so that this test can find it in CLIENT LIST
+        connection = reader_connection()
+        connection.client_name = name
+        return connection
+
+    monkeypatch.setattr(redis_tail, "reader_connection", named)
     source, sink = RunLog(run_id=41, thread_id=4), StreamSink()
     tail = StreamTail(Hub())
     mirror = RunLog(run_id=41, thread_id=4)
@@ -52,7 +64,7 @@ async def test_a_mirror_goes_on_after_redis_drops_its_connection(
     await written(sink, source, "thread.run.created", "thread.message.delta")
     assert await mirrored(mirror, 2) == source.frames[:2]
 
-    await dropped(redis_settings, f"{redis_settings.REDIS_KEY_PREFIX}:mirror")
+    await dropped(redis_settings, name)
     await written(sink, source, "thread.message.delta", "thread.run.completed")
 
     assert await mirrored(mirror, 4) == source.frames
