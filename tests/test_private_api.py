@@ -241,6 +241,9 @@ def test_daphne_closes_a_socket_through_server_close() -> None:
     expect_uses("daphne.ws_protocol.WebSocketProtocol.handle_reply", "serverClose", "daphne")
     frame = "autobahn.websocket.protocol.WebSocketProtocol.sendCloseFrame"
     expect_params(frame, ["self", "code", "reasonUtf8", "isReply"], "autobahn")
+    # It also replaces WebSocketFactory.__init__ (keeping its signature) to set failByDrop.
+    init = "daphne.ws_protocol.WebSocketFactory.__init__"
+    expect_params(init, ["self", "server_class", "args", "kwargs"], "daphne")
 
 
 def test_twisted_request_takes_the_form_parsing_switch() -> None:
@@ -286,13 +289,15 @@ def test_autobahn_protocol_has_what_the_framed_send_checks() -> None:
     open_state = lookup("autobahn.websocket.protocol.WebSocketProtocol.STATE_OPEN", "autobahn")
     expect(open_state == 3, "autobahn", f"STATE_OPEN is {open_state!r}")  # RFC 6455's OPEN
     factory = WebSocketFactory(None, reactor=MemoryReactorClock())
-    factory.setProtocolOptions(openHandshakeTimeout=0)  # no timer: nothing runs later
+    # No timer: nothing runs later. failByDrop as config/daphne_close.py sets it.
+    factory.setProtocolOptions(openHandshakeTimeout=0, failByDrop=False)
     expect_names(factory, ["maskServerFrames"], "autobahn")
     protocol = factory.buildProtocol(None)
     protocol.peer = "tcp:127.0.0.1:1"
     protocol._connectionMade()  # what sets a connection's state up
     names = ["state", "_perMessageCompress", "send_queue", "logFrames", "trackedTimings"]
     expect_names(protocol, [*names, "autoFragmentSize", "maxMessagePayloadSize"], "autobahn")
+    expect(protocol.failByDrop is False, "autobahn", "the factory's failByDrop is not copied")
 
 
 def test_django_middleware_mixin_dispatches_to_acall() -> None:
