@@ -30,6 +30,11 @@ CLOSE_UNAUTHENTICATED = 4401  # not logged in, or the session logged out
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_SOCKETS = 4429  # the user has WS_MAX_SOCKETS_PER_USER open already
 CLOSE_TOO_BIG = 1009
+# How long after a change of the user's password a socket checks its session. The request that
+# changed it moves its own session to a new key just after saving the user, and that browser
+# must hold the new cookie before this close makes the page ask whether it is still signed in
+# (it is, and reconnects); checked at once, the page asked with the old cookie, and logged out.
+SESSION_CHECK_DELAY = 2.0
 # The scope key under which `config.asgi` hands the consumer the server's `send` callable.
 # Channels' session middleware wraps `send` to save the session on accept and close; a frame
 # has nothing to save, and with hundreds of frames a second per process the wrappers cost.
@@ -194,6 +199,15 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def session_ended(self, message: dict[str, Any]) -> None:
         """The session that opened this socket logged out (`chat.session_end`)."""
         await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def session_check(self, message: dict[str, Any]) -> None:
+        """The user's password or active flag changed (`chat.session_end`): the session may
+        have ended with it. Checked at a heartbeat brought forward to SESSION_CHECK_DELAY."""
+        self._session_checked_at = float("-inf")  # due at the next beat
+        loop, beat = asyncio.get_running_loop(), getattr(self, "_beat", None)
+        if beat is not None and beat.when() > loop.time() + SESSION_CHECK_DELAY:
+            beat.cancel()
+            self._beat = loop.call_later(SESSION_CHECK_DELAY, self._heartbeat)
 
     async def run_settled(self, message: dict[str, Any]) -> None:
         """A run was settled without its stream (its process died): when its final frames

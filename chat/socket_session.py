@@ -4,8 +4,10 @@ A socket is authenticated once, at its handshake. A log-out closes its session's
 once (`chat.session_end`); a session that ends any other way did not close them: changing the
 password (Django then signs every other session out), an administrator deactivating the
 account, a session expiring or deleted on the server. Its sockets went on receiving the
-thread's frames. So every WS_SESSION_CHECK_SECONDS, at a heartbeat, the session is read again
-from its store and judged by Django's own `get_user`, as the next page request would judge it.
+thread's frames. So the session is read again from its store and judged by Django's own
+`get_user`, as the next page request would judge it: every WS_SESSION_CHECK_SECONDS at a
+heartbeat, and two seconds after the user is saved with a new password or active flag
+(`chat.session_end` tells the user's sockets; `ThreadConsumer.session_check`).
 A password changed in the same browser gives that browser's session a new key: its sockets
 close too, and the page, still signed in by its cookie, reconnects (static/chat/socket.js).
 """
