@@ -13,9 +13,9 @@ logged in.
 
 A user saved with a new password or a changed active flag (a password changed or reset, an
 administrator's edit) may have ended the user's other sessions: every socket of the user
-(each also joins a group named after its user) checks its own session at once
-(`chat.socket_session`), instead of at its next periodic check, and those whose session no
-longer signs the user in close with 4401.
+(each also joins a group named after its user) checks its own session two seconds on
+(`ThreadConsumer.session_check` says why not at once), instead of at its next periodic check,
+and those whose session no longer signs the user in close with 4401.
 """
 
 from __future__ import annotations
