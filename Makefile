@@ -39,13 +39,14 @@ $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
+# collectstatic: the precompressed static files (config/static_storage.py), which
+# config/asgi.py sends as nginx does; --nostatic leaves static files to it rather than to
+# runserver's own handler. (A comment inside a recipe would be echoed as a command.)
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py ensure_assistant "Simulator (Chat Completions)" \
 		--protocol chat_completions --model gpt-4o --if-missing
 	DEBUG=1 $(BIN)/python manage.py recover_runs --wait 0
-	# The precompressed static files (config/static_storage.py), which config/asgi.py sends as
-	# nginx does; --nostatic leaves static files to it rather than to runserver's own handler.
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DEBUG=1 $(BIN)/python manage.py runserver --nostatic $(HOST):$(PORT)
 
